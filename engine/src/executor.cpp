@@ -266,6 +266,8 @@ RunResult Executor::run(const Graph& graph, const RunOptions& options) {
   for (const GraphNode* node : order) {
     NodeState& state = states.at(node->id);
     if (!state.needed) continue;
+    // An identical node earlier in this run may have just filled the entry.
+    if (!state.outputs) state.outputs = cache_.find(state.signature);
     if (state.outputs) {
       result.stats.cached.push_back(node->id);
       emit(NodeEvent::Kind::Cached, *node);

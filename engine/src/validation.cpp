@@ -34,6 +34,7 @@ std::string output_names(const NodeSpec& spec) {
 // The literal's problem for `input`, or an empty string when it is acceptable.
 std::string check_literal(const InputSpec& input, const Literal& literal) {
   const std::string& type = input.type;
+  if (!input.widget) return "takes a link to a " + type + " output, not a literal";
   double numeric = 0;
   if (type == builtin_types::kInt) {
     if (!std::holds_alternative<std::int64_t>(literal))
