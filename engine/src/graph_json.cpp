@@ -190,6 +190,11 @@ Graph parse_graph(std::string_view json_text, std::string_view source) {
     throw GraphError(std::string(source),
                      {Diagnostic{"", "", "malformed JSON at " + position_of(json_text, byte) + " (byte " +
                                              std::to_string(byte) + "): " + what}});
+  } catch (const json::exception& e) {
+    // Not a syntax error (e.g. a number too large for a double): nlohmann gives no position.
+    std::string what = e.what();
+    if (auto bracket = what.find("] "); bracket != std::string::npos) what = what.substr(bracket + 2);
+    throw GraphError(std::string(source), {Diagnostic{"", "", "malformed JSON: " + what}});
   }
   GraphReader reader(source);
   Graph graph = reader.read(root);

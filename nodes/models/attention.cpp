@@ -1,0 +1,104 @@
+#include "attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
+namespace diffgraph::models {
+
+namespace {
+
+void check_shapes(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, bool causal) {
+  auto fail = [&](const char* what) {
+    std::ostringstream message;
+    message << "attention: " << what << " (q " << q.sizes() << ", k " << k.sizes() << ", v " << v.sizes()
+            << (causal ? ", causal" : "") << ")";
+    throw std::invalid_argument(message.str());
+  };
+  if (q.dim() != 4 || k.dim() != 4 || v.dim() != 4) fail("q, k and v must be [B,H,N,D]");
+  if (k.size(0) != q.size(0) || v.size(0) != q.size(0)) fail("batch sizes differ");
+  if (k.size(1) != q.size(1) || v.size(1) != q.size(1)) fail("head counts differ");
+  if (k.size(3) != q.size(3)) fail("q and k head widths differ");
+  if (v.size(2) != k.size(2)) fail("k and v token counts differ");
+  if (k.size(2) == 0) fail("no keys to attend to");
+  if (causal && q.size(2) != k.size(2)) fail("a causal mask needs as many queries as keys");
+}
+
+// Rows per query slice when memory is not the limit. The scores of one slice are written by
+// the q·kᵀ GEMM, normalised by softmax and read again by the probs·v GEMM; a slice that stays in
+// the last-level cache makes those three passes cache hits instead of DRAM round trips.
+constexpr std::int64_t kCacheFriendlySliceBytes = std::int64_t{4} << 20;
+
+}  // namespace
+
+std::int64_t attention_score_budget_bytes() { return std::int64_t{256} << 20; }
+
+torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               double scale, bool causal, std::int64_t score_budget_bytes) {
+  check_shapes(q, k, v, causal);
+  const std::int64_t batch = q.size(0), heads = q.size(1), nq = q.size(2), nk = k.size(2);
+  const std::int64_t dv = v.size(3);
+
+  // The output is laid out [B,Nq,H,Dv] and returned as a [B,H,Nq,Dv] view: every caller merges
+  // the heads back with transpose(1,2).reshape(B,Nq,H·Dv), which is then free. Each head's
+  // result is written straight into its strided place by mm_out, so no head is copied.
+  torch::Tensor out = at::empty({batch, nq, heads, dv}, q.options());
+  if (nq == 0) return out.permute({0, 2, 1, 3});
+
+  const std::int64_t row_bytes = nk * static_cast<std::int64_t>(q.element_size());
+  const std::int64_t budget_rows = std::max<std::int64_t>(1, score_budget_bytes / row_bytes);
+  const std::int64_t cache_rows = std::max<std::int64_t>(64, kCacheFriendlySliceBytes / row_bytes);
+  const std::int64_t slice_rows = std::min({nq, budget_rows, cache_rows});
+
+  // One score buffer for all slices and heads: fresh multi-megabyte allocations are returned
+  // to the OS and page-faulted back in each time.
+  torch::Tensor scores_buffer = at::empty({slice_rows, nk}, q.options());
+  for (std::int64_t start = 0; start < nq; start += slice_rows) {
+    const std::int64_t rows = std::min(slice_rows, nq - start);
+    torch::Tensor scores = scores_buffer.narrow(0, 0, rows);
+    torch::Tensor mask;
+    if (causal) {
+      // Query start+i may see keys j ≤ start+i: mask j − i ≥ start+1.
+      mask = at::ones({rows, nk}, q.options().dtype(at::kBool)).triu_(start + 1);
+    }
+    for (std::int64_t b = 0; b < batch; ++b) {
+      for (std::int64_t h = 0; h < heads; ++h) {
+        // [rows, D] and [Nk, D] matrices with unit column stride: BLAS reads them in place.
+        const torch::Tensor q_bh = q.select(0, b).select(0, h).narrow(0, start, rows);
+        const torch::Tensor k_bh = k.select(0, b).select(0, h);
+        const torch::Tensor v_bh = v.select(0, b).select(0, h);
+        // beta 0: the buffer's old contents are not read.
+        at::addmm_out(scores, scores, q_bh, k_bh.t(), /*beta=*/0, /*alpha=*/scale);
+        if (causal) scores.masked_fill_(mask, -std::numeric_limits<double>::infinity());
+        // Row-wise softmax in place: the kernel reads a row fully before writing it.
+        at::_softmax_out(scores, scores, -1, false);
+        torch::Tensor out_bh = out.select(0, b).select(1, h).narrow(0, start, rows);
+        at::mm_out(out_bh, scores, v_bh);
+      }
+    }
+  }
+  return out.permute({0, 2, 1, 3});
+}
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        double scale, bool causal) {
+#if TORCH_VERSION_MAJOR >= 2
+  check_shapes(q, k, v, causal);
+#if TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1
+  return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, causal, scale);
+#else
+  // 2.0's kernel always scales by D^-1/2: pre-scale q so the product carries `scale`.
+  const double q_factor = scale * std::sqrt(static_cast<double>(q.size(3)));
+  return at::scaled_dot_product_attention(q * q_factor, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, causal);
+#endif
+#else
+  return attention_sliced(q, k, v, scale, causal, attention_score_budget_bytes());
+#endif
+}
+
+}  // namespace diffgraph::models

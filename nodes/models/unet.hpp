@@ -1,0 +1,233 @@
+// unet.hpp — the Stable Diffusion 1.x/2.x denoising U-Net (CompVis / Stability-AI
+// `openaimodel.UNetModel` with SpatialTransformer blocks), predicting eps from a noisy latent,
+// a timestep and a cross-attention context.
+//
+// The module tree mirrors the checkpoint keys under `model.diffusion_model.`:
+//   time_embed.{0,2}                       Linear → SiLU → Linear
+//   input_blocks.0.0                        conv_in (3×3)
+//   input_blocks.N.0                        ResBlock, or Downsample (`op`, 3×3 stride 2)
+//   input_blocks.N.1                        SpatialTransformer (levels with attention)
+//   middle_block.{0,1,2}                    ResBlock, SpatialTransformer, ResBlock
+//   output_blocks.N.{0,1,2}                 ResBlock (+ SpatialTransformer) (+ Upsample `conv`)
+//   out.{0,2}                               GroupNorm → SiLU → conv_out (3×3)
+// ResBlock: in_layers.{0,2}, emb_layers.1, out_layers.{0,3}, skip_connection (1×1, when the
+// width changes). SpatialTransformer: norm, proj_in, transformer_blocks.K.{norm1,attn1,norm2,
+// attn2,norm3,ff.net.0.proj,ff.net.2}, proj_out; attn: to_q, to_k, to_v, to_out.0.
+// So a module's parameter path is its checkpoint key and loading is a lookup.
+//
+// Callers run forward() under torch::InferenceMode (or at least torch::NoGradGuard): the model
+// is inference-only and several steps update activations in place.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "layers.hpp"
+#include "safetensors.hpp"
+#include "weights.hpp"
+
+namespace diffgraph::models {
+
+/// Hyper-parameters of the U-Net, in CompVis names. The defaults are SD 1.5's.
+struct UNetConfig {
+  std::int64_t in_channels = 4;
+  std::int64_t out_channels = 4;
+  std::int64_t model_channels = 320;                ///< width of level 0
+  std::vector<std::int64_t> channel_mult{1, 2, 4, 4};  ///< width of level i = model_channels·mult[i]
+  std::int64_t num_res_blocks = 2;                  ///< ResBlocks per level on the way down
+  /// Downsampling factors ds (1, 2, 4, … = 2^level) whose ResBlocks are followed by a
+  /// SpatialTransformer. The middle block always has one.
+  std::vector<std::int64_t> attention_resolutions{4, 2, 1};
+  /// Heads: a fixed count at every level (SD1, `num_heads`), or a fixed head width
+  /// (SD2, `num_head_channels`, heads = channels / width). Exactly one is positive; the other is -1.
+  std::int64_t num_heads = 8;
+  std::int64_t num_head_channels = -1;
+  std::int64_t transformer_depth = 1;   ///< BasicTransformerBlocks per SpatialTransformer
+  std::int64_t context_dim = 768;       ///< width of the cross-attention context tokens
+  /// proj_in/proj_out are Linear [C,C] on tokens (SD2) rather than 1×1 convs [C,C,1,1] (SD1).
+  bool use_linear_in_transformer = false;
+  std::int64_t norm_groups = 32;        ///< GroupNorm groups everywhere
+
+  /// Overrides the fields `json` names, starting from `base` (so `from_json(overrides, detected)`
+  /// is the merge of a config file over shape detection). Accepts
+  ///  * CompVis/Stability-AI names: in_channels, out_channels, model_channels, channel_mult,
+  ///    num_res_blocks, attention_resolutions, num_heads, num_head_channels, transformer_depth,
+  ///    context_dim, use_linear_in_transformer (image_size, legacy, use_checkpoint, use_fp16,
+  ///    dropout are ignored); an LDM `{"target", "params": {…}}` wrapper is unwrapped;
+  ///  * diffusers UNet2DConditionModel names: block_out_channels, layers_per_block,
+  ///    down_block_types (CrossAttn* levels get attention), attention_head_dim /
+  ///    num_attention_heads (diffusers' head *count*; a per-level list with a constant width
+  ///    becomes num_head_channels), cross_attention_dim, use_linear_projection,
+  ///    transformer_layers_per_block, norm_num_groups.
+  /// Setting num_heads clears num_head_channels and vice versa. Throws std::invalid_argument
+  /// naming the field for wrong types/values and for unsupported variants (num_classes,
+  /// use_spatial_transformer false).
+  static UNetConfig from_json(const nlohmann::json& json, const UNetConfig& base);
+  /// from_json over the SD 1.5 defaults.
+  static UNetConfig from_json(const nlohmann::json& json);
+  /// The config in CompVis names, readable by from_json.
+  nlohmann::json to_json() const;
+
+  /// Checks internal consistency (positive sizes, widths divisible by the norm groups and the
+  /// heads); throws std::invalid_argument naming the field.
+  void validate() const;
+  /// Number of levels (= channel_mult.size()).
+  std::int64_t levels() const { return static_cast<std::int64_t>(channel_mult.size()); }
+  /// Whether level `level` (ds = 2^level) has SpatialTransformers.
+  bool has_attention(std::int64_t level) const;
+  /// Heads of a SpatialTransformer over `channels` channels.
+  std::int64_t heads_for(std::int64_t channels) const;
+
+  bool operator==(const UNetConfig&) const = default;
+};
+
+/// `from_json(overrides, detected)`: a config file's fields (those it names) over a detected config.
+UNetConfig merge_unet_config(const UNetConfig& detected, const nlohmann::json& overrides);
+
+/// Derives the configuration from checkpoint shapes (keys without "model.diffusion_model."):
+/// in/out/model channels, channel_mult, num_res_blocks, attention levels, transformer_depth,
+/// context_dim and conv vs linear projections. Heads cannot be seen in shapes; the heuristic
+/// is the released models' convention: conv projections (SD1.x, context 768) → 8 heads per
+/// level, linear projections (SD2.x, context 1024) → 64-channel heads. A config that says
+/// otherwise (the tiny fixtures) is merged over the result with merge_unet_config. Throws
+/// std::invalid_argument naming the missing/odd key when the shapes are not an SD U-Net.
+UNetConfig detect_unet_config(const ShapeMap& shapes);
+
+/// Sinusoidal timestep embedding [B, dim] of t [B] (any integer or floating dtype; fractional
+/// t is legal): half = dim/2, f_i = exp(−ln(10000)·i/half), emb = cat(cos(t·f), sin(t·f)) —
+/// cos first — plus a zero column when dim is odd. Computed in float32.
+torch::Tensor timestep_embedding(const torch::Tensor& t, std::int64_t dim);
+
+/// ResBlock: in_layers (GN → SiLU → conv3×3), + emb_layers (SiLU → Linear) broadcast over
+/// H×W, out_layers (GN → SiLU → [dropout] → conv3×3), plus the skip (identity or 1×1 conv).
+class ResBlockImpl : public torch::nn::Module {
+ public:
+  ResBlockImpl(std::int64_t channels, std::int64_t emb_channels, std::int64_t out_channels,
+               std::int64_t groups, const torch::TensorOptions& options);
+  /// x [B,C,H,W], emb_silu = SiLU(time embedding) [B,E] (shared by every block) → [B,Cout,H,W].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb_silu);
+
+  GroupNorm in_norm{nullptr};        // in_layers.0
+  Conv2d in_conv{nullptr};           // in_layers.2
+  Linear emb_linear{nullptr};        // emb_layers.1
+  GroupNorm out_norm{nullptr};       // out_layers.0
+  Conv2d out_conv{nullptr};          // out_layers.3
+  Conv2d skip_connection{nullptr};   // only when the width changes
+};
+TORCH_MODULE(ResBlock);
+
+/// Multi-head attention with bias-free q/k/v projections and a biased output projection;
+/// self-attention when no context is given.
+class CrossAttentionImpl : public torch::nn::Module {
+ public:
+  CrossAttentionImpl(std::int64_t query_dim, std::int64_t context_dim, std::int64_t heads,
+                     std::int64_t dim_head, const torch::TensorOptions& options);
+  /// x [B,N,query_dim], context [B,M,context_dim] or undefined (self) → [B,N,query_dim].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
+
+  Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
+  Linear to_out{nullptr};  // to_out.0 (to_out.1 is dropout)
+  std::int64_t heads, dim_head;
+};
+TORCH_MODULE(CrossAttention);
+
+/// Self-attention, cross-attention and a GEGLU feed-forward, each pre-normed and residual.
+class BasicTransformerBlockImpl : public torch::nn::Module {
+ public:
+  BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head,
+                            std::int64_t context_dim, const torch::TensorOptions& options);
+  /// x [B,N,dim] → [B,N,dim].
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& context);
+
+  CrossAttention attn1{nullptr}, attn2{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
+  Linear ff_proj{nullptr};  // ff.net.0.proj: dim → 8·dim (value half, then gate half)
+  Linear ff_out{nullptr};   // ff.net.2: 4·dim → dim
+};
+TORCH_MODULE(BasicTransformerBlock);
+
+/// GN → proj_in → tokens [B,HW,C] → BasicTransformerBlock × depth → proj_out → + input.
+class SpatialTransformerImpl : public torch::nn::Module {
+ public:
+  SpatialTransformerImpl(std::int64_t channels, std::int64_t heads, std::int64_t depth,
+                         std::int64_t context_dim, bool linear_projection, std::int64_t groups,
+                         const torch::TensorOptions& options);
+  /// x [B,C,H,W], context [B,M,context_dim] → [B,C,H,W].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context);
+
+  GroupNorm norm{nullptr};
+  /// proj_in/proj_out weights: [C,C] (linear) or [C,C,1,1] (conv); both are applied as one
+  /// GEMM over the channel dimension.
+  Linear proj_in_linear{nullptr}, proj_out_linear{nullptr};
+  Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};
+  std::vector<BasicTransformerBlock> transformer_blocks;
+};
+TORCH_MODULE(SpatialTransformer);
+
+/// One entry of input_blocks / output_blocks / middle_block: the layers a CompVis
+/// TimestepEmbedSequential holds, registered under their numeric names and run in this order:
+/// conv (conv_in), ResBlock, SpatialTransformer, ResBlock (middle only), Downsample `op`,
+/// Upsample (nearest ×2, then `conv`).
+class UNetBlockImpl : public torch::nn::Module {
+ public:
+  UNetBlockImpl() = default;
+  torch::Tensor forward(torch::Tensor h, const torch::Tensor& emb_silu, const torch::Tensor& context);
+
+  Conv2d conv_in{nullptr};
+  ResBlock res{nullptr};
+  SpatialTransformer transformer{nullptr};
+  ResBlock res2{nullptr};
+  Conv2d downsample{nullptr};  // <index>.op
+  Conv2d upsample{nullptr};    // <index>.conv
+};
+TORCH_MODULE(UNetBlock);
+
+/// Called with each block's output ("time_embed", "input_blocks.N", "middle_block",
+/// "output_blocks.N") by UNetModelImpl::forward, for diagnostics.
+using UNetObserver = std::function<void(const std::string& name, const torch::Tensor& value)>;
+
+/// The denoising U-Net. Built with uninitialised parameters on `options`' device/dtype (the
+/// meta device works), to be filled by load_weights.
+class UNetModelImpl : public torch::nn::Module {
+ public:
+  UNetModelImpl(const UNetConfig& config, const torch::TensorOptions& options);
+
+  /// x [B,in,H,W] (H, W multiples of 2^(levels−1)), timesteps [B] (integer or float, or one
+  /// value for the batch), context [B,M,context_dim] → eps [B,out,H,W]. Inputs are converted
+  /// to the parameters' dtype/device. Throws std::invalid_argument naming the mismatched input.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& timesteps,
+                        const torch::Tensor& context, const UNetObserver& observer = {});
+
+  const UNetConfig& config() const { return config_; }
+
+  Linear time_embed_0{nullptr}, time_embed_2{nullptr};
+  std::vector<UNetBlock> input_blocks;
+  UNetBlock middle_block{nullptr};
+  std::vector<UNetBlock> output_blocks;
+  GroupNorm out_norm{nullptr};  // out.0
+  Conv2d out_conv{nullptr};     // out.2
+
+ private:
+  UNetConfig config_;
+};
+TORCH_MODULE(UNetModel);
+
+/// Builds a U-Net for the checkpoint tensors under `prefix` ("model.diffusion_model." for a
+/// single-file SD checkpoint) and loads them: the config is detected from the shapes, then
+/// `config_override` (a CompVis or diffusers config object, when given) is merged over it.
+/// Weights are converted to `options`' dtype/device. Throws SafetensorsError listing
+/// missing/unexpected/mismatched keys, std::invalid_argument for an unrecognisable layout.
+UNetModel load_unet(const SafetensorsFile& file, std::string_view prefix,
+                    const std::optional<nlohmann::json>& config_override,
+                    const torch::TensorOptions& options);
+
+}  // namespace diffgraph::models

@@ -1,0 +1,305 @@
+// The U-Net (SD1 conv projections, SD2 linear projections) against the reference fixtures,
+// plus the attention kernel, config parsing/detection and a full-size build on the meta device.
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <string>
+
+#include "attention.hpp"
+#include "support/fixtures.hpp"
+#include "tensor_io.hpp"
+#include "unet.hpp"
+
+namespace dm = diffgraph::models;
+namespace dt = diffgraph::testing;
+
+namespace {
+
+double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+double max_abs(const torch::Tensor& a) { return a.abs().max().item<double>(); }
+
+// The model config the case's weights were made with (tiny_sd1/config.json#/unet, …).
+nlohmann::json weights_config(const dt::FixtureCase& c) {
+  const auto& w = c.entry.at("weights");
+  const auto config = dt::read_json_file(dt::FixtureCase::path(w.at("config").get<std::string>()));
+  return config.at(nlohmann::json::json_pointer(w.at("config_pointer").get<std::string>()));
+}
+
+class UNetFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
+
+TEST_P(UNetFixture, DetectionAgreesWithConfig) {
+  const auto& c = GetParam();
+  const auto& w = c.entry.at("weights");
+  const auto file = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
+  const dm::UNetConfig detected = dm::detect_unet_config(dm::shapes_under(file, w.at("prefix").get<std::string>()));
+  const dm::UNetConfig configured = dm::UNetConfig::from_json(weights_config(c));
+  // Everything but the heads is visible in the shapes.
+  dm::UNetConfig detected_with_heads = detected;
+  detected_with_heads.num_heads = configured.num_heads;
+  detected_with_heads.num_head_channels = configured.num_head_channels;
+  EXPECT_EQ(detected_with_heads, configured) << "detected " << detected.to_json().dump() << "\nconfig "
+                                              << configured.to_json().dump();
+  EXPECT_EQ(dm::merge_unet_config(detected, weights_config(c)), configured);
+  const std::string variant = c.entry.at("variant");
+  EXPECT_EQ(detected.use_linear_in_transformer, variant == "sd2_linear_proj") << variant;
+}
+
+TEST_P(UNetFixture, CallsMatchReference) {
+  const auto& c = GetParam();
+  const auto& w = c.entry.at("weights");
+  const auto weights = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
+  const auto data = dm::SafetensorsFile::open(c.file("data"));
+  torch::InferenceMode inference;
+  dm::UNetModel model =
+      dm::load_unet(weights, w.at("prefix").get<std::string>(), weights_config(c), torch::TensorOptions(torch::kFloat32));
+
+  auto input = [&](const std::string& name) {
+    const std::string role = c.entry.at("inputs").at(name);
+    const auto file = role == "data" ? dm::SafetensorsFile::open(c.file("data")) : dm::SafetensorsFile::open(c.file(role));
+    return dm::load_tensor(file, name);
+  };
+
+  const auto& calls = c.entry.at("calls");
+  ASSERT_FALSE(calls.empty());
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const auto& call = calls[i];
+    const std::string output = call.at("output");
+    // The first call also records every block's output for the inter.* diagnostics.
+    std::map<std::string, torch::Tensor> trace;
+    dm::UNetObserver observer;
+    if (i == 0) observer = [&](const std::string& name, const torch::Tensor& t) { trace[name] = t.clone(); };
+    const torch::Tensor eps = model->forward(input(call.at("x")), input(call.at("timesteps")),
+                                             input(call.at("context")), observer);
+    const torch::Tensor expected = dm::load_tensor(data, output);
+    ASSERT_EQ(eps.sizes(), expected.sizes()) << output;
+    const double diff = max_abs_diff(eps, expected), atol = c.atol(output);
+    EXPECT_LE(diff, atol) << c.id() << " " << output;
+    std::cout << "[ " << c.id() << " ] " << output << ": max|diff| " << diff << " (atol " << atol << ")\n";
+
+    // Diagnostics: intermediate block outputs have no tolerance of their own; hold them to the
+    // same relative accuracy as eps (1e-5 of their magnitude) to localise a failure.
+    std::size_t checked = 0;
+    for (const auto& [name, value] : trace) {
+      const dm::TensorInfo* info = data.find("inter." + name);
+      if (!info) continue;
+      const torch::Tensor ref = dm::load_tensor(data, *info);
+      ASSERT_EQ(value.sizes(), ref.sizes()) << "inter." << name;
+      EXPECT_LE(max_abs_diff(value, ref), 1e-5 * std::max(1.0, max_abs(ref))) << c.id() << " inter." << name;
+      ++checked;
+    }
+    if (i == 0) {
+      std::cout << "[ " << c.id() << " ] " << checked << " inter.* block outputs checked\n";
+      EXPECT_GT(checked, 0u) << "no inter.* diagnostics found";
+    }
+  }
+}
+
+TEST_P(UNetFixture, TimestepEmbeddingMatchesReference) {
+  const auto& c = GetParam();
+  const auto data = dm::SafetensorsFile::open(c.file("data"));
+  const torch::Tensor t = dm::load_tensor(data, "timestep_embedding_t");
+  const std::regex dim_name("timestep_embedding_dim([0-9]+)");
+  std::size_t checked = 0;
+  for (const auto& info : data.tensors()) {
+    std::smatch match;
+    if (!std::regex_match(info.name, match, dim_name)) continue;
+    const torch::Tensor expected = dm::load_tensor(data, info);
+    const torch::Tensor mine = dm::timestep_embedding(t, std::stoll(match[1].str()));
+    ASSERT_EQ(mine.sizes(), expected.sizes()) << info.name;
+    // Same float32 operations as the reference: equal up to a few ulps of 1.
+    EXPECT_LE(max_abs_diff(mine, expected), 1e-6) << info.name;
+    ++checked;
+  }
+  EXPECT_GT(checked, 0u);
+}
+
+std::vector<dt::FixtureCase> unet_cases() { return dt::fixture_cases("unet"); }
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, UNetFixture, ::testing::ValuesIn(unet_cases()),
+                         [](const auto& info) { return dt::case_test_name(info.param.id()); });
+
+TEST(UNetFixtureCases, BothVariantsPresent) {
+  std::set<std::string> variants;
+  for (const auto& c : unet_cases()) variants.insert(c.entry.at("variant").get<std::string>());
+  EXPECT_TRUE(variants.count("sd1_conv_proj"));
+  EXPECT_TRUE(variants.count("sd2_linear_proj"));
+}
+
+// ---- attention -----------------------------------------------------------------------------
+
+torch::Tensor naive_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                              bool causal) {
+  auto q64 = q.to(torch::kFloat64), k64 = k.to(torch::kFloat64), v64 = v.to(torch::kFloat64);
+  auto scores = torch::matmul(q64, k64.transpose(-1, -2)) * scale;
+  if (causal) {
+    auto mask = torch::ones({q.size(2), k.size(2)}, torch::kBool).triu(1);
+    scores = scores.masked_fill(mask, -std::numeric_limits<double>::infinity());
+  }
+  return torch::matmul(scores.softmax(-1), v64);
+}
+
+TEST(Attention, SlicedEqualsUnsliced) {
+  torch::manual_seed(7);
+  torch::InferenceMode inference;
+  const auto q = torch::randn({2, 3, 50, 8}), k = torch::randn({2, 3, 37, 8}), v = torch::randn({2, 3, 37, 5});
+  const auto expected = naive_attention(q, k, v, 0.35, false);
+  const auto whole = dm::attention_sliced(q, k, v, 0.35, false, std::int64_t{1} << 30);
+  EXPECT_LE(max_abs_diff(whole, expected), 1e-5);
+  // 1 row, 7 rows and an uneven split of the 50 queries.
+  for (std::int64_t rows : {1, 7, 16}) {
+    const auto sliced = dm::attention_sliced(q, k, v, 0.35, false, rows * 37 * 4);
+    EXPECT_EQ(sliced.sizes(), expected.sizes());
+    EXPECT_LE(max_abs_diff(sliced, whole), 1e-6) << rows << " rows per slice";
+  }
+  EXPECT_LE(max_abs_diff(dm::attention(q, k, v, 0.35), expected), 1e-5);
+}
+
+TEST(Attention, CausalMask) {
+  torch::manual_seed(8);
+  torch::InferenceMode inference;
+  const auto q = torch::randn({2, 2, 77, 16}), k = torch::randn({2, 2, 77, 16}), v = torch::randn({2, 2, 77, 16});
+  const auto expected = naive_attention(q, k, v, 0.25, true);
+  EXPECT_LE(max_abs_diff(dm::attention(q, k, v, 0.25, true), expected), 1e-5);
+  for (std::int64_t rows : {1, 10, 30}) {
+    EXPECT_LE(max_abs_diff(dm::attention_sliced(q, k, v, 0.25, true, rows * 77 * 4), expected), 1e-5) << rows;
+  }
+  // Query 0 sees only key 0.
+  const auto out = dm::attention(q, k, v, 0.25, true);
+  EXPECT_LE(max_abs_diff(out.select(2, 0), v.select(2, 0)), 1e-6);
+  // Changing a later key must not change earlier outputs.
+  auto k2 = k.clone();
+  k2.select(2, 50).add_(3.0);
+  const auto out2 = dm::attention(q, k2, v, 0.25, true);
+  EXPECT_EQ(max_abs_diff(out.narrow(2, 0, 50), out2.narrow(2, 0, 50)), 0.0);
+  EXPECT_GT(max_abs_diff(out.narrow(2, 50, 27), out2.narrow(2, 50, 27)), 1e-4);
+}
+
+TEST(Attention, ReadsStridedHeadsInPlace) {
+  torch::manual_seed(9);
+  torch::InferenceMode inference;
+  // [B,N,H·D] projections viewed as heads, as the U-Net and CLIP pass them.
+  const auto x = torch::randn({2, 40, 4 * 6}), c = torch::randn({2, 9, 4 * 6});
+  const auto q = x.view({2, 40, 4, 6}).transpose(1, 2), k = c.view({2, 9, 4, 6}).transpose(1, 2);
+  const auto v = (c * 2).view({2, 9, 4, 6}).transpose(1, 2);
+  const auto out = dm::attention(q, k, v, 0.4);
+  EXPECT_LE(max_abs_diff(out, naive_attention(q.contiguous(), k.contiguous(), v.contiguous(), 0.4, false)), 1e-5);
+  // Merging the heads back is a view.
+  const auto merged = out.transpose(1, 2).reshape({2, 40, 24});
+  EXPECT_EQ(merged.sizes(), (std::vector<std::int64_t>{2, 40, 24}));
+}
+
+TEST(Attention, RejectsMismatchedShapes) {
+  const auto q = torch::randn({1, 2, 5, 4});
+  EXPECT_THROW(dm::attention(q, torch::randn({1, 2, 5, 3}), torch::randn({1, 2, 5, 4}), 1.0), std::invalid_argument);
+  EXPECT_THROW(dm::attention(q, torch::randn({1, 2, 6, 4}), torch::randn({1, 2, 5, 4}), 1.0), std::invalid_argument);
+  EXPECT_THROW(dm::attention(q, torch::randn({1, 2, 6, 4}), torch::randn({1, 2, 6, 4}), 1.0, true),
+               std::invalid_argument);
+  EXPECT_THROW(dm::attention(q.view({2, 5, 4}), q, q, 1.0), std::invalid_argument);
+}
+
+// ---- config --------------------------------------------------------------------------------
+
+TEST(UNetConfig, DiffusersNames) {
+  // SD 1.5's diffusers unet/config.json fields.
+  const auto sd15 = dm::UNetConfig::from_json(nlohmann::json::parse(R"({
+    "_class_name": "UNet2DConditionModel", "in_channels": 4, "out_channels": 4,
+    "block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2, "attention_head_dim": 8,
+    "cross_attention_dim": 768, "norm_num_groups": 32,
+    "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]})"));
+  EXPECT_EQ(sd15, dm::UNetConfig{});
+  // SD 2.1: per-level head counts [5,10,20,20] are 64-channel heads.
+  const auto sd21 = dm::UNetConfig::from_json(nlohmann::json::parse(R"({
+    "block_out_channels": [320, 640, 1280, 1280], "layers_per_block": 2, "attention_head_dim": [5, 10, 20, 20],
+    "cross_attention_dim": 1024, "use_linear_projection": true,
+    "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"]})"));
+  EXPECT_EQ(sd21.num_head_channels, 64);
+  EXPECT_EQ(sd21.num_heads, -1);
+  EXPECT_TRUE(sd21.use_linear_in_transformer);
+  EXPECT_EQ(sd21.context_dim, 1024);
+  EXPECT_EQ(sd21.attention_resolutions, (std::vector<std::int64_t>{4, 2, 1}));
+  EXPECT_EQ(dm::UNetConfig::from_json(sd21.to_json()), sd21);
+}
+
+TEST(UNetConfig, RejectsBadFields) {
+  EXPECT_THROW(dm::UNetConfig::from_json(nlohmann::json{{"model_channels", "wide"}}), std::invalid_argument);
+  EXPECT_THROW(dm::UNetConfig::from_json(nlohmann::json{{"num_classes", 1000}}), std::invalid_argument);
+  EXPECT_THROW(dm::UNetConfig::from_json(nlohmann::json{{"transformer_depth", {1, 2, 10}}}), std::invalid_argument);
+  EXPECT_THROW(dm::UNetConfig::from_json(nlohmann::json{{"num_heads", 7}}).validate(), std::invalid_argument);
+  try {
+    dm::UNetConfig::from_json(nlohmann::json{{"channel_mult", 3}});
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("channel_mult"), std::string::npos) << e.what();
+  }
+}
+
+// Full-size SD1.5 / SD2.1 U-Nets built on the meta device hold exactly the manifest's keys and shapes.
+TEST(UNetManifest, FullSizeModelsMatchKeyLists) {
+  for (const auto& c : dt::fixture_cases("manifest")) {
+    dm::ShapeMap shapes;
+    const std::string prefix = "model.diffusion_model.";
+    for (const auto& t : c.config.at("tensors")) {
+      const std::string key = t.at("key");
+      if (t.at("group") == "unet" && key.starts_with(prefix))
+        shapes[key.substr(prefix.size())] = t.at("shape").get<std::vector<std::int64_t>>();
+    }
+    ASSERT_FALSE(shapes.empty()) << c.id();
+    const dm::UNetConfig detected = dm::detect_unet_config(shapes);
+    EXPECT_EQ(detected, dm::UNetConfig::from_json(c.config.at("unet_config"))) << c.id() << ": "
+                                                                              << detected.to_json().dump();
+    dm::UNetModel model(detected, torch::TensorOptions().device(torch::kMeta));
+    const auto report = dm::check_weights(*model, shapes);
+    EXPECT_TRUE(report.ok()) << dm::describe_weights_report(report, c.id(), prefix);
+    EXPECT_EQ(static_cast<std::int64_t>(model->parameters().size()),
+              c.config.at("required_counts").at("unet").at("tensors").get<std::int64_t>());
+    std::int64_t elements = 0;
+    for (const auto& p : model->parameters()) elements += p.numel();
+    EXPECT_EQ(elements, c.config.at("required_counts").at("unet").at("elements").get<std::int64_t>()) << c.id();
+  }
+}
+
+TEST(UNetModel, RejectsMismatchedInputs) {
+  dm::UNetConfig config = dm::UNetConfig::from_json(nlohmann::json{
+      {"model_channels", 32}, {"channel_mult", {1, 2}}, {"num_res_blocks", 1}, {"attention_resolutions", {2}},
+      {"num_heads", 2}, {"context_dim", 16}});
+  torch::InferenceMode inference;
+  dm::UNetModel model(config, torch::TensorOptions(torch::kFloat32));
+  for (auto& p : model->parameters()) p.normal_(0, 0.05);
+  const auto x = torch::randn({2, 4, 8, 8}), t = torch::tensor({10, 20}), ctx = torch::randn({2, 5, 16});
+  EXPECT_EQ(model->forward(x, t, ctx).sizes(), x.sizes());
+  EXPECT_EQ(model->forward(x, torch::tensor(3.5), ctx).sizes(), x.sizes());  // one t for the batch
+  EXPECT_THROW(model->forward(x, t, torch::randn({2, 5, 8})), std::invalid_argument);
+  EXPECT_THROW(model->forward(torch::randn({2, 4, 7, 8}), t, ctx), std::invalid_argument);
+  EXPECT_THROW(model->forward(x, torch::tensor({1, 2, 3}), ctx), std::invalid_argument);
+}
+
+TEST(UNetModel, LoadRejectsWrongPrefix) {
+  const auto c = unet_cases().front();
+  const auto& w = c.entry.at("weights");
+  const auto file = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
+  EXPECT_THROW(dm::load_unet(file, "model.nothing_here.", std::nullopt, {}), std::invalid_argument);
+  // A config contradicting the shapes is caught by the loader, which names the keys.
+  try {
+    dm::load_unet(file, w.at("prefix").get<std::string>(),
+                  nlohmann::json{{"model_channels", 64}, {"num_heads", 2}}, torch::TensorOptions(torch::kFloat32));
+    FAIL() << "no exception";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("input_blocks.0.0.weight"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  at::set_num_threads(2);
+  return RUN_ALL_TESTS();
+}
