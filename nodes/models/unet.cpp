@@ -73,6 +73,44 @@ torch::Tensor silu_inplace(torch::Tensor t) {
   return t;
 }
 
+// ---- token GEMMs ---------------------------------------------------------------------------
+
+// oneDNN runs a 1×1 convolution only above this many input elements; below it ATen uses its
+// own im2col path (ConvParams::use_mkldnn).
+constexpr std::int64_t kOneDnnMinElements = 20480;
+
+// Whether a token GEMM over `x` should run on oneDNN. LibTorch CPU builds that link OpenBLAS run
+// BLAS on OpenBLAS's own thread pool but convolutions and elementwise kernels on ATen's OpenMP
+// pool; alternating between the two pools makes their spinning threads fight for the cores
+// (measured on 2 cores: token GEMMs at 25-55 GFLOP/s via BLAS between convolutions vs 100-150
+// via oneDNN). A Linear over [T, Cin] tokens is exactly a 1×1 convolution over the
+// channels-last image [1, Cin, 1, T], so oneDNN computes it on the same pool as the rest.
+bool token_gemm_on_onednn(const torch::Tensor& x) {
+#if AT_MKLDNN_ENABLED()
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && at::hasMKLDNN() &&
+         at::globalContext().userEnabledMkldnn() && at::get_num_threads() > 1 && x.numel() > kOneDnnMinElements;
+#else
+  (void)x;
+  return false;
+#endif
+}
+
+// y[..., Cout] = x[..., Cin]·Wᵀ + b for a Linear weight [Cout, Cin] or a 1×1 conv weight
+// [Cout, Cin, 1, 1]. `x` may be a view with a row stride larger than Cin (GEGLU's value half).
+torch::Tensor token_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  const std::int64_t cin = x.size(-1), cout = weight.size(0);
+  if (!token_gemm_on_onednn(x)) return torch::linear(x, weight.dim() == 2 ? weight : weight.flatten(1), bias);
+  torch::Tensor rows = x.reshape({-1, cin});
+  if (rows.stride(1) != 1 || rows.stride(0) != cin) rows = rows.contiguous();
+  const std::int64_t t = rows.size(0);
+  const torch::Tensor image = rows.as_strided({1, cin, 1, t}, {t * cin, 1, t * cin, cin});
+  const torch::Tensor filter = weight.dim() == 4 ? weight : weight.view({cout, cin, 1, 1});
+  std::vector<std::int64_t> out_shape(x.sizes().begin(), x.sizes().end());
+  out_shape.back() = cout;
+  // The channels-last output [1, Cout, 1, T] is the row-major [T, Cout] matrix.
+  return at::conv2d(image, filter, bias).permute({0, 2, 3, 1}).reshape(out_shape);
+}
+
 std::shared_ptr<torch::nn::Module> node(torch::nn::Module& parent, const std::string& name) {
   return parent.register_module(name, std::make_shared<torch::nn::Module>());
 }
@@ -407,11 +445,11 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::T
   const torch::Tensor& source = context.defined() ? context : x;
   const std::int64_t batch = x.size(0), n = x.size(1), m = source.size(1);
   // [B,N,H·D] viewed as [B,H,N,D]: attention() reads the heads in place.
-  const torch::Tensor q = to_q(x).view({batch, n, heads, dim_head}).transpose(1, 2);
-  const torch::Tensor k = to_k(source).view({batch, m, heads, dim_head}).transpose(1, 2);
-  const torch::Tensor v = to_v(source).view({batch, m, heads, dim_head}).transpose(1, 2);
+  const torch::Tensor q = token_linear(x, to_q->weight, {}).view({batch, n, heads, dim_head}).transpose(1, 2);
+  const torch::Tensor k = token_linear(source, to_k->weight, {}).view({batch, m, heads, dim_head}).transpose(1, 2);
+  const torch::Tensor v = token_linear(source, to_v->weight, {}).view({batch, m, heads, dim_head}).transpose(1, 2);
   const torch::Tensor out = attention(q, k, v, std::pow(static_cast<double>(dim_head), -0.5));
-  return to_out(out.transpose(1, 2).reshape({batch, n, heads * dim_head}));
+  return token_linear(out.transpose(1, 2).reshape({batch, n, heads * dim_head}), to_out->weight, to_out->bias);
 }
 
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head,
@@ -427,17 +465,19 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(std::int64_t dim, std::int6
 }
 
 torch::Tensor BasicTransformerBlockImpl::forward(torch::Tensor x, const torch::Tensor& context) {
+  // Each sub-layer's output is a fresh tensor, so the residual is added in place.
   x = attn1(norm1(x)).add_(x);
   x = attn2(norm2(x), context).add_(x);
-  // GEGLU in place on the projection's two halves: value · gelu(gate) (exact erf GELU). The
-  // value half is then a strided view that ff.net.2's GEMM reads without a copy.
-  const torch::Tensor h = ff_proj(norm3(x));
-  const std::int64_t inner = h.size(-1) / 2;
-  torch::Tensor value = h.narrow(-1, 0, inner);
-  torch::Tensor gate = h.narrow(-1, inner, inner);
+  // GEGLU: value · gelu(gate) (exact erf GELU). ff.net.0.proj's rows hold the value half, then
+  // the gate half; projecting each half on its own gives two dense tensors, so the elementwise
+  // work runs on contiguous memory and ff.net.2 reads its input without a copy.
+  const torch::Tensor normed = norm3(x);
+  const std::int64_t inner = ff_proj->weight.size(0) / 2;
+  torch::Tensor value = token_linear(normed, ff_proj->weight.narrow(0, 0, inner), ff_proj->bias.narrow(0, 0, inner));
+  torch::Tensor gate = token_linear(normed, ff_proj->weight.narrow(0, inner, inner), ff_proj->bias.narrow(0, inner, inner));
   at::gelu_(gate);
   value.mul_(gate);
-  return ff_out(value).add_(x);
+  return token_linear(value, ff_out->weight, ff_out->bias).add_(x);
 }
 
 SpatialTransformerImpl::SpatialTransformerImpl(std::int64_t channels, std::int64_t heads, std::int64_t depth,
@@ -461,32 +501,25 @@ SpatialTransformerImpl::SpatialTransformerImpl(std::int64_t channels, std::int64
 
 torch::Tensor SpatialTransformerImpl::forward(const torch::Tensor& x_in, const torch::Tensor& context) {
   const torch::Tensor x = x_in.contiguous();
-  const std::int64_t batch = x.size(0), channels = x.size(1), hw = x.size(2) * x.size(3);
-  // A 1×1 conv on NCHW and a Linear on [B,HW,C] tokens are the same GEMM over channels
-  // (weights [C,C,1,1] vs [C,C]); flatten(1) gives [C,C] for both. Doing it per batch item on
-  // transposed views writes the tokens (and back the NCHW output) directly, with no permute copy.
-  const torch::Tensor w_in = proj_in_linear ? proj_in_linear->weight : proj_in_conv->weight.flatten(1);
+  const std::int64_t batch = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
+  // A 1×1 conv on NCHW (SD1) and a Linear on [B,HW,C] tokens (SD2) are the same GEMM over
+  // channels, so both variants run one code path: tokens are the channels-last layout of the
+  // normalised image, and proj_out's result is that layout again.
+  const torch::Tensor w_in = proj_in_linear ? proj_in_linear->weight : proj_in_conv->weight;
   const torch::Tensor b_in = proj_in_linear ? proj_in_linear->bias : proj_in_conv->bias;
-  const torch::Tensor w_out = proj_out_linear ? proj_out_linear->weight : proj_out_conv->weight.flatten(1);
+  const torch::Tensor w_out = proj_out_linear ? proj_out_linear->weight : proj_out_conv->weight;
   const torch::Tensor b_out = proj_out_linear ? proj_out_linear->bias : proj_out_conv->bias;
 
-  const torch::Tensor normed = norm(x).view({batch, channels, hw});
-  torch::Tensor tokens = torch::empty({batch, hw, channels}, x.options());
-  for (std::int64_t b = 0; b < batch; ++b) {
-    torch::Tensor tokens_b = tokens.select(0, b);
-    at::addmm_out(tokens_b, b_in, normed.select(0, b).t(), w_in.t());  // [HW,C] = normedᵀ·Wᵀ + b
-  }
-
+  // [B,C,H,W] → [B,H,W,C] → [B,HW,C]: one transposing copy.
+  const torch::Tensor normed = norm(x).permute({0, 2, 3, 1}).reshape({batch, height * width, channels});
+  torch::Tensor tokens = token_linear(normed, w_in, b_in);
   for (auto& block : transformer_blocks) tokens = block(tokens, context);
+  tokens = token_linear(tokens, w_out, b_out);
 
+  // Back to NCHW, plus the residual, in one pass.
   torch::Tensor out = torch::empty_like(x);
-  const torch::Tensor x_flat = x.view({batch, channels, hw});
-  torch::Tensor out_flat = out.view({batch, channels, hw});
-  for (std::int64_t b = 0; b < batch; ++b) {
-    torch::Tensor out_b = out_flat.select(0, b);
-    at::addmm_out(out_b, x_flat.select(0, b), w_out, tokens.select(0, b).t());  // [C,HW] = x + W·tokensᵀ
-  }
-  return out.add_(b_out.view({1, channels, 1, 1}));
+  at::add_out(out, x, tokens.view({batch, height, width, channels}).permute({0, 3, 1, 2}));
+  return out;
 }
 
 // ---- blocks and model ----------------------------------------------------------------------

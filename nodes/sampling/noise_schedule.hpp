@@ -5,7 +5,9 @@
 // σ_t = √((1-ᾱ_t)/ᾱ_t), so samplers work on σ and only the model call converts σ back to t.
 // Every number here is computed with the same float32/float64 operations, in the same order, as
 // k-diffusion's DiscreteSchedule/CompVisDenoiser (the reference the golden fixtures were made with),
-// so the tables agree bit for bit with the same LibTorch CPU kernels.
+// so the tables agree bit for bit with the same LibTorch CPU kernels. (ComfyUI's
+// ModelSamplingDiscrete takes √((1-ᾱ)/ᾱ) in float64 before rounding to float32, which can differ
+// from this table by one float32 ulp; the fixtures follow k-diffusion.)
 #pragma once
 
 #include <cstdint>

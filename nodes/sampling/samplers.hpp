@@ -20,6 +20,13 @@
 // step. A graph unrolls calls_per_step(sigmas) model calls per step. uni_pc evaluates its model on
 // the predictor's output (the UniPC corrector uses that evaluation), so its pending model_x is the
 // predicted sample, not the corrected one — still one call per step.
+//
+// Noise: ancestral samplers, ddpm and lcm take one latent-shaped draw per noisy step from the
+// NoiseSampler (NoiseSequence: ComfyUI's fresh CPU generator), dpmpp_sde (two draws per step) and
+// dpmpp_2m_sde increments of a Brownian path (BrownianTreeNoise). ComfyUI draws the latter from
+// torchsde's BrownianTree, whose numbers are not reproduced: with a seed those two samplers give
+// statistically equivalent, not identical, images. Given the same NoiseSampler values (as the
+// fixtures supply them), every sampler follows k-diffusion's trajectory.
 #pragma once
 
 #include <cstdint>

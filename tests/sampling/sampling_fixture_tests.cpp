@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint.hpp"
 #include "clip_text_model.hpp"
 #include "clip_tokenizer.hpp"
 #include "safetensors.hpp"
@@ -91,9 +92,12 @@ void expect_outputs(const dt::FixtureCase& c, const std::map<std::string, torch:
     const double diff = max_abs_diff(it->second, expected);
     if (has_tolerance) {
       EXPECT_LE(diff, c.atol(name)) << "max |diff| " << diff;
+      std::cout << "[compare] " << c.id() << " " << name << ": max |diff| " << diff << " (atol " << c.atol(name)
+                << ")\n";
     } else {
       const double ulps = max_ulps(it->second, expected);
       EXPECT_LE(ulps, 4.0) << "max |diff| " << diff << " = " << ulps << " ulps";
+      std::cout << "[compare] " << c.id() << " " << name << ": " << ulps << " ulps\n";
     }
   }
 }

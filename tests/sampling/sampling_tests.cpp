@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -311,6 +312,53 @@ TEST(Samplers, ExactDenoiserOfAPointMassLandsOnThePoint) {
     const double atol = name.rfind("uni_pc", 0) == 0 ? 2e-2 : 1e-4;
     EXPECT_LE(max_abs_diff(out, point), atol);
   }
+}
+
+TEST(Samplers, DeterministicSamplersSolveTheGaussianOdeToTheirOrder) {
+  // Data ~ N(0, s²): the exact denoiser is x·s²/(s²+σ²) and the probability-flow ODE solution is
+  // x(σ) = x(σ0)·√(s²+σ²)/√(s²+σ0²). Ending at σ_min (no jump to 0) isolates each method's order:
+  // doubling the steps divides the error by ~2 (Euler), ~4 (second order) or more.
+  const double s = 0.5;
+  const ds::Denoiser gaussian = [&](const torch::Tensor& x, const torch::Tensor& sigma) {
+    const auto sg = ds::append_dims(sigma.to(at::kDouble), x.dim());
+    return (x.to(at::kDouble) * (s * s) / (sg * sg + s * s)).to(at::kFloat);
+  };
+  const auto relative_error = [&](const ds::Sampler& sampler, std::int64_t steps) {
+    const auto sigmas = ds::compute_sigmas(sd_schedule(), "karras", steps + 1).slice(0, 0, steps + 1);
+    const auto x = ds::noised_start({}, ds::initial_noise(3, {1, 4, 16, 16}), sigmas);
+    ds::SampleControl control;
+    control.noise = seeded_noise(sampler, x, sigmas);
+    const auto out = sampler.sample(gaussian, x, sigmas, control).to(at::kDouble);
+    const double first = sigmas[0].item<double>();
+    const double last = sigmas[steps].item<double>();
+    const auto exact = x.to(at::kDouble) * std::sqrt(s * s + last * last) / std::sqrt(s * s + first * first);
+    return (out - exact).abs().max().item<double>() / exact.abs().max().item<double>();
+  };
+  const std::map<std::string, double> min_ratio{
+      {"euler", 1.8},         {"ddim", 1.8},          {"euler_ancestral", 1.8}, {"heun", 3.5},
+      {"dpm_2", 3.5},         {"dpm_2_ancestral", 3.5}, {"dpmpp_2s_ancestral", 3.5}, {"dpmpp_sde", 3.5},
+      {"dpmpp_2m", 3.5},      {"dpmpp_2m_sde", 3.5},  {"lms", 8.0},             {"uni_pc", 4.5},
+      {"uni_pc_bh2", 4.5}};
+  ds::SamplerOptions deterministic;
+  deterministic.eta = 0.0;
+  for (const auto& [name, ratio] : min_ratio) {
+    SCOPED_TRACE(name);
+    const auto sampler = ds::make_sampler(name, deterministic);
+    const double coarse = relative_error(*sampler, 40);
+    const double fine = relative_error(*sampler, 80);
+    EXPECT_LT(coarse, 0.05);
+    EXPECT_GE(coarse / fine, ratio) << "errors " << coarse << " → " << fine;
+  }
+  // Without noise the ancestral/SDE variants are their deterministic counterparts.
+  const auto same = [&](const char* a, const char* b) {
+    EXPECT_NEAR(relative_error(*ds::make_sampler(a, deterministic), 12),
+                relative_error(*ds::make_sampler(b, deterministic), 12), 1e-6)
+        << a << " vs " << b;
+  };
+  same("dpm_2_ancestral", "dpm_2");
+  same("dpmpp_sde", "dpmpp_2s_ancestral");
+  same("dpmpp_2m_sde", "dpmpp_2m");
+  same("euler_ancestral", "euler");
 }
 
 TEST(Samplers, FirstEulerStepByHand) {

@@ -26,6 +26,7 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #include <stb_image.h>
 #pragma GCC diagnostic pop
 
@@ -102,10 +103,12 @@ torch::Tensor apply_orientation(const torch::Tensor& frames, int orientation) {
   }
 }
 
-// Splits interleaved RGBA samples into float RGB [F, H, W, 3] and, when wanted, alpha [F, H, W].
+// Splits interleaved RGBA samples into float RGB [F, H, W, 3] and, when wanted, alpha [F, H, W],
+// dividing by the largest sample value (a division, not a multiplication by its inverse, so
+// 8-bit values give exactly ComfyUI's `array.astype(float32) / 255`).
 template <class Sample>
 DecodedImage split_rgba(const Sample* rgba, std::int64_t frames, std::int64_t height, std::int64_t width,
-                        bool with_alpha, float scale) {
+                        bool with_alpha, float full_scale) {
   DecodedImage out;
   out.rgb = torch::empty({frames, height, width, 3}, torch::kFloat);
   float* rgb = out.rgb.data_ptr<float>();
@@ -116,10 +119,10 @@ DecodedImage split_rgba(const Sample* rgba, std::int64_t frames, std::int64_t he
   }
   const std::int64_t pixels = frames * height * width;
   for (std::int64_t i = 0; i < pixels; ++i) {
-    rgb[i * 3 + 0] = static_cast<float>(rgba[i * 4 + 0]) * scale;
-    rgb[i * 3 + 1] = static_cast<float>(rgba[i * 4 + 1]) * scale;
-    rgb[i * 3 + 2] = static_cast<float>(rgba[i * 4 + 2]) * scale;
-    if (alpha) alpha[i] = static_cast<float>(rgba[i * 4 + 3]) * scale;
+    rgb[i * 3 + 0] = static_cast<float>(rgba[i * 4 + 0]) / full_scale;
+    rgb[i * 3 + 1] = static_cast<float>(rgba[i * 4 + 1]) / full_scale;
+    rgb[i * 3 + 2] = static_cast<float>(rgba[i * 4 + 2]) / full_scale;
+    if (alpha) alpha[i] = static_cast<float>(rgba[i * 4 + 3]) / full_scale;
   }
   return out;
 }
@@ -145,15 +148,15 @@ DecodedImage decode_image(std::span<const std::uint8_t> bytes, const std::string
         stbi_load_gif_from_memory(data, length, &delays, &width, &height, &frames, &channels, 4));
     stbi_image_free(delays);
     if (!pixels || frames < 1) decode_failure(name);
-    out = split_rgba(pixels.get(), frames, height, width, has_alpha, 1.0f / 255.0f);
+    out = split_rgba(pixels.get(), frames, height, width, has_alpha, 255.0f);
   } else if (stbi_is_16_bit_from_memory(data, length)) {
     std::unique_ptr<stbi_us, StbFree> pixels(stbi_load_16_from_memory(data, length, &width, &height, &channels, 4));
     if (!pixels) decode_failure(name);
-    out = split_rgba(pixels.get(), 1, height, width, has_alpha, 1.0f / 65535.0f);
+    out = split_rgba(pixels.get(), 1, height, width, has_alpha, 65535.0f);
   } else {
     std::unique_ptr<stbi_uc, StbFree> pixels(stbi_load_from_memory(data, length, &width, &height, &channels, 4));
     if (!pixels) decode_failure(name);
-    out = split_rgba(pixels.get(), 1, height, width, has_alpha, 1.0f / 255.0f);
+    out = split_rgba(pixels.get(), 1, height, width, has_alpha, 255.0f);
   }
 
   if (const int orientation = jpeg_exif_orientation(bytes); orientation != 1) {

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <diffgraph/errors.hpp>
 
@@ -30,7 +31,14 @@ namespace {
 
 torch::Tensor interpolate(const torch::Tensor& x, std::int64_t width, std::int64_t height, std::string_view method) {
   auto options = F::InterpolateFuncOptions().size(std::vector<std::int64_t>{height, width});
-  if (method == "nearest-exact") options.mode(torch::kNearestExact);
+  if (method == "nearest-exact") {
+    options.mode(torch::kNearestExact);
+#if TORCH_VERSION_MAJOR < 2
+    // LibTorch 1.x warns on every call unless align_corners is given (nearest-exact ignores it);
+    // 2.x rejects it for this mode.
+    options.align_corners(false);
+#endif
+  }
   else if (method == "bilinear") options.mode(torch::kBilinear).align_corners(false);
   else if (method == "area") options.mode(torch::kArea);
   else if (method == "bicubic") options.mode(torch::kBicubic).align_corners(false);
