@@ -11,12 +11,6 @@ namespace diffgraph::nodes {
 
 namespace {
 
-const std::vector<std::string>& image_extensions() {
-  static const std::vector<std::string> extensions{".png", ".jpg",  ".jpeg", ".bmp", ".gif", ".tga",
-                                                   ".psd", ".hdr", ".pnm",  ".ppm", ".pgm"};
-  return extensions;
-}
-
 NodeSpec load_image() {
   NodeSpec spec;
   spec.type = "LoadImage";
@@ -29,7 +23,7 @@ NodeSpec load_image() {
                      .describe("the file: a path (absolute or relative to the working directory) or a name in "
                                "the input folder (setting input_dir, default ./input)")
                      .options_from([](const Environment& environment) {
-                       return list_input_files(environment, image_extensions());
+                       return list_input_files(environment, image_file_extensions());
                      })};
   spec.outputs = {{"IMAGE", "IMAGE", "the picture, float [frames, H, W, 3] in [0, 1]"},
                   {"MASK", "MASK", "1 - alpha (1 where the picture is transparent)"}};

@@ -19,8 +19,12 @@ NodeSpec load_image_mask() {
   spec.description =
       "Loads one channel of a picture's first frame as a mask. For alpha the mask is 1 - alpha (zeros when "
       "the file is opaque); red, green and blue are used directly.";
-  spec.inputs = {InputSpec::text("image").describe(
-                     "the file: a path (absolute or relative to the working directory) or a name in the input folder"),
+  spec.inputs = {InputSpec::text("image")
+                     .describe("the file: a path (absolute or relative to the working directory) or a name in the "
+                               "input folder")
+                     .options_from([](const Environment& environment) {
+                       return list_input_files(environment, image_file_extensions());
+                     }),
                  InputSpec::choice("channel", {"alpha", "red", "green", "blue"})};
   spec.outputs = {{"MASK", "MASK", "the channel, float [1, H, W] in [0, 1]"}};
   spec.fingerprint = [](const std::map<std::string, Literal>& literals, const Environment& environment) {

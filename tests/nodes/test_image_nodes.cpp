@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -239,6 +240,10 @@ TEST_F(ImageNodesTest, LoadImageDecodesPixelsAndMaskIsOneMinusAlpha) {
   ASSERT_EQ(mask.sizes(), (std::vector<std::int64_t>{1, 4, 5}));
   EXPECT_TRUE(torch::allclose(image, expected.slice(3, 0, 3), 0, 1e-6));
   EXPECT_TRUE(torch::allclose(mask, 1.0f - expected.select(3, 3), 0, 1e-6));
+
+  // An editor offers the pictures of the input folder.
+  const auto choices = registry_->find_node("LoadImage")->inputs[0].dynamic_options(options.environment);
+  EXPECT_EQ(choices, (std::vector<std::string>{"rgba.png"}));
 }
 
 TEST_F(ImageNodesTest, LoadImageWithoutAlphaGivesAZeroMaskOf64x64) {
@@ -637,6 +642,27 @@ TEST_F(ImageNodesTest, BislerpKeepsConstantVectorsAndInterpolatesLengths) {
   ASSERT_EQ(latent->samples().sizes(), (std::vector<std::int64_t>{1, 4, 8, 12}));
   EXPECT_TRUE(torch::allclose(latent->samples(), samples[0].select(1, 0).select(1, 0).view({1, 4, 1, 1}).expand({1, 4, 8, 12}),
                               1e-5, 1e-5));
+}
+
+TEST_F(ImageNodesTest, BislerpSlerpsDirectionAndLerpsLength) {
+  // Two latent pixels, (1, 0) and (0, 2), widened from 2 to 8 columns (64 pixels).
+  const auto samples = torch::tensor({1.0f, 0.0f, 0.0f, 2.0f}).view({1, 2, 1, 2});
+  models::save_tensors(scratch.path() / "input" / "pair.latent",
+                       {{"latent_tensor", samples}, {"latent_format_version_0", torch::empty({0})}});
+  const auto latent = output<LatentValue>(
+      {{"l", {{"type", "LoadLatent"}, {"inputs", {{"latent", "pair.latent"}}}}},
+       {"u", {{"type", "LatentUpscale"},
+              {"inputs", {{"samples", output_of("l", "LATENT")}, {"upscale_method", "bislerp"}, {"width", 64}, {"height", 8}}}}}},
+      "u", "LATENT");
+  const auto out = latent->samples();
+  ASSERT_EQ(out.sizes(), (std::vector<std::int64_t>{1, 2, 8, 8}));
+  // Column 3 sits at source x = 3.5 * 2/8 - 0.5 = 0.375 between the two: the direction turns
+  // by 0.375 of the right angle, the length goes from 1 towards 2 by the same ratio.
+  const double r = 0.375, half_pi = std::acos(0.0), length = 1.0 * (1 - r) + 2.0 * r;
+  EXPECT_NEAR(out[0][0][0][3].item<float>(), std::sin((1 - r) * half_pi) * length, 1e-5);
+  EXPECT_NEAR(out[0][1][0][3].item<float>(), std::sin(r * half_pi) * length, 1e-5);
+  EXPECT_TRUE(torch::allclose(out.select(3, 0), samples.select(3, 0).expand({1, 2, 8})));
+  EXPECT_TRUE(torch::allclose(out.select(3, 7), samples.select(3, 1).expand({1, 2, 8})));
 }
 
 TEST_F(ImageNodesTest, SaveLatentAndLoadLatentRoundTrip) {

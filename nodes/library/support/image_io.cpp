@@ -129,6 +129,12 @@ DecodedImage split_rgba(const Sample* rgba, std::int64_t frames, std::int64_t he
 
 }  // namespace
 
+const std::vector<std::string>& image_file_extensions() {
+  static const std::vector<std::string> extensions{".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga",
+                                                   ".psd", ".hdr", ".pnm", ".ppm", ".pgm"};
+  return extensions;
+}
+
 DecodedImage decode_image(std::span<const std::uint8_t> bytes, const std::string& name) {
   if (bytes.empty()) throw NodeError("cannot decode image '" + name + "': the file is empty");
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))

@@ -13,6 +13,9 @@
 
 namespace diffgraph::nodes {
 
+/// Extensions (lower case, with the dot) of the files decode_image reads.
+const std::vector<std::string>& image_file_extensions();
+
 /// The pixels of a picture file.
 struct DecodedImage {
   torch::Tensor rgb;    ///< float32 [frames, H, W, 3] in [0, 1]
