@@ -396,6 +396,26 @@ TEST_F(CliTest, RunsAWorkflowInACompressedItxtChunk) {
   EXPECT_NE(result.out.find("4 (Display) text: 60"), std::string::npos) << result;
 }
 
+// The round trip with the real image writer: SaveImage's PNG runs again, with a change.
+TEST_F(CliTest, RerunsAPngWrittenBySaveImage) {
+  const CliResult listing = cli({"nodes", "--json"});
+  ASSERT_EQ(listing.exit_code, 0) << listing;
+  if (listing.out.find("\"SaveImage\"") == std::string::npos) GTEST_SKIP() << "the diffusion plugin is not built";
+  write_graph("image.json",
+              workflow({{"1", {{"type", "SolidMask"}, {"inputs", {{"value", 0.5}, {"width", 8}, {"height", 4}}}}},
+                        {"2", {{"type", "MaskToImage"}, {"inputs", {{"mask", link("1", "MASK")}}}}},
+                        {"3", {{"type", "SaveImage"}, {"inputs", {{"images", link("2", "IMAGE")}, {"filename_prefix", "mask"}}}}}}));
+  const CliResult first = cli({"run", "image.json"});
+  ASSERT_EQ(first.exit_code, 0) << first;
+  ASSERT_TRUE(fs::exists(dir_ / "output/mask_00001_.png")) << first;
+  const CliResult again = cli({"run", "output/mask_00001_.png", "--set", "1.width=16"});
+  ASSERT_EQ(again.exit_code, 0) << again;
+  const std::string png = read_text(dir_ / "output/mask_00002_.png");
+  ASSERT_GE(png.size(), 24u);
+  EXPECT_EQ(static_cast<unsigned char>(png[19]), 16) << "IHDR width of the re-run image";
+  EXPECT_EQ(static_cast<unsigned char>(png[23]), 4) << "IHDR height of the re-run image";
+}
+
 TEST_F(CliTest, CorruptPngIsAClearError) {
   std::string png = png_with_chunks({{"tEXt", text_chunk(math_graph().dump())}});
   png[png.size() / 2] ^= 0x20;  // inside the text chunk: its CRC no longer matches
@@ -543,7 +563,8 @@ TEST_F(CliTest, SeedWorkflowsValidateAndBasicOnesRun) {
   for (const auto& entry : fs::directory_iterator(DIFFGRAPH_GRAPHS_DIR)) {
     if (entry.path().extension() != ".json") continue;
     bool all_known = true, all_basic = true;
-    for (const auto& [id, node] : json::parse(read_text(entry.path()))["nodes"].items()) {
+    const json graph = json::parse(read_text(entry.path()));
+    for (const auto& [id, node] : graph["nodes"].items()) {
       const auto it = plugin_of.find(node["type"].get<std::string>());
       all_known = all_known && it != plugin_of.end();
       all_basic = all_basic && it != plugin_of.end() && it->second == "basic";
