@@ -4,12 +4,9 @@
 // Counters: FLOP/s (achieved, from an analytic count of the convolutions, projections and
 // attention products — elementwise ops and norms are not counted), GFLOP (per step) and
 // peak_rss_MiB (getrusage high-water mark of the whole process so far).
-// `bench_unet --profile` instead runs one 64×64 step with per-block timers and prints where
-// the time goes.
+// `bench_unet --profile [latent] [--no-prepack]` instead runs one step (default 64×64) with
+// per-block timers and prints where the time goes.
 #include <sys/resource.h>
-
-#include <benchmark/benchmark.h>
-#include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
@@ -18,6 +15,9 @@
 #include <iostream>
 #include <map>
 #include <thread>
+
+#include <benchmark/benchmark.h>
+#include <torch/torch.h>
 
 #include "unet.hpp"
 
@@ -81,7 +81,9 @@ double unet_flops(const dm::UNetConfig& c, std::int64_t batch, std::int64_t heig
                   std::int64_t context_tokens) {
   double total = 0;
   const double b = static_cast<double>(batch);
-  auto conv = [&](double cin, double cout, double k, double h, double w) { total += 2 * b * cin * cout * k * k * h * w; };
+  auto conv = [&](double cin, double cout, double k, double h, double w) {
+    total += 2 * b * cin * cout * k * k * h * w;
+  };
   auto linear = [&](double in, double out, double rows) { total += 2 * rows * in * out; };
   const double mc = static_cast<double>(c.model_channels), emb = 4 * mc, ctx = static_cast<double>(c.context_dim);
   auto resblock = [&](double cin, double cout, double h, double w) {
@@ -95,15 +97,15 @@ double unet_flops(const dm::UNetConfig& c, std::int64_t batch, std::int64_t heig
     linear(ch, ch, tokens);  // proj_in
     linear(ch, ch, tokens);  // proj_out
     for (std::int64_t d = 0; d < c.transformer_depth; ++d) {
-      linear(ch, 3 * ch, tokens);                 // attn1 q, k, v
-      total += 2 * 2 * b * n * n * ch;            // attn1 q·kᵀ and probs·v (all heads)
-      linear(ch, ch, tokens);                     // attn1 out
-      linear(ch, ch, tokens);                     // attn2 q
-      linear(ctx, 2 * ch, b * m);                 // attn2 k, v
-      total += 2 * 2 * b * n * m * ch;            // attn2 products
-      linear(ch, ch, tokens);                     // attn2 out
-      linear(ch, 8 * ch, tokens);                 // ff.net.0.proj (GEGLU)
-      linear(4 * ch, ch, tokens);                 // ff.net.2
+      linear(ch, 3 * ch, tokens);       // attn1 q, k, v
+      total += 2 * 2 * b * n * n * ch;  // attn1 q·kᵀ and probs·v (all heads)
+      linear(ch, ch, tokens);           // attn1 out
+      linear(ch, ch, tokens);           // attn2 q
+      linear(ctx, 2 * ch, b * m);       // attn2 k, v
+      total += 2 * 2 * b * n * m * ch;  // attn2 products
+      linear(ch, ch, tokens);           // attn2 out
+      linear(ch, 8 * ch, tokens);       // ff.net.0.proj (GEGLU)
+      linear(4 * ch, ch, tokens);       // ff.net.2
     }
   };
   linear(mc, emb, b);
@@ -157,11 +159,17 @@ StepInputs step_inputs(std::int64_t latent) {
           torch::randn({kBatch, kContextTokens, 768})};
 }
 
+// Args: latent size, weight prepacking (UNetModelImpl::set_weight_prepacking). The prepacked
+// runs are registered last so peak_rss_MiB of the others does not include the packed copies.
 void BM_UNetStep_SD15(benchmark::State& state) {
   const std::int64_t latent = state.range(0);
+  const bool prepack = state.range(1) != 0;
   dm::UNetModel& model = sd15_model();
+  model->set_weight_prepacking(prepack);
   const StepInputs in = step_inputs(latent);
   torch::InferenceMode inference;
+  // Warm-up: first-touch allocations, oneDNN primitive creation and, when enabled, packing.
+  model->forward(in.x, in.timesteps, in.context);
   for (auto _ : state) {
     torch::Tensor eps = model->forward(in.x, in.timesteps, in.context);
     benchmark::DoNotOptimize(eps.data_ptr());
@@ -170,10 +178,13 @@ void BM_UNetStep_SD15(benchmark::State& state) {
   state.counters["GFLOP"] = flops / 1e9;
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["peak_rss_MiB"] = peak_rss_mib();
-  state.SetLabel("batch 2, latent " + std::to_string(latent) + "x" + std::to_string(latent) + ", context 77x768");
+  state.SetLabel("batch 2, latent " + std::to_string(latent) + "x" + std::to_string(latent) + ", context 77x768" +
+                 (prepack ? ", prepacked weights" : ""));
 }
-BENCHMARK(BM_UNetStep_SD15)->Arg(32)->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_UNetStep_SD15)->Arg(64)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_UNetStep_SD15)->Args({32, 0})->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_UNetStep_SD15)->Args({64, 0})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_UNetStep_SD15)->Args({32, 1})->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_UNetStep_SD15)->Args({64, 1})->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // The machine's float32 GEMM throughput through LibTorch (OpenBLAS/MKL): the ceiling for the
 // projections and attention.
@@ -186,8 +197,7 @@ void BM_MatmulPeak(benchmark::State& state) {
     at::mm_out(c, a, b);
     benchmark::DoNotOptimize(c.data_ptr());
   }
-  state.counters["FLOP/s"] =
-      benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] = benchmark::Counter(2.0 * n * n * n, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MatmulPeak)->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
@@ -202,14 +212,15 @@ void BM_Conv3x3Peak(benchmark::State& state) {
     torch::Tensor y = torch::conv2d(x, w, b, 1, 1);
     benchmark::DoNotOptimize(y.data_ptr());
   }
-  state.counters["FLOP/s"] = benchmark::Counter(2.0 * kBatch * ch * ch * 9 * size * size,
-                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * kBatch * ch * ch * 9 * size * size, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_Conv3x3Peak)->Arg(32)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
 
 // --profile: per-block wall times of one step (the observer fires after each block).
-int profile(std::int64_t latent) {
+int profile(std::int64_t latent, bool prepack) {
   dm::UNetModel& model = sd15_model();
+  model->set_weight_prepacking(prepack);
   const StepInputs in = step_inputs(latent);
   torch::InferenceMode inference;
   model->forward(in.x, in.timesteps, in.context);  // warm-up
@@ -223,13 +234,15 @@ int profile(std::int64_t latent) {
     last = now;
   });
   const double total = std::chrono::duration<double>(clock::now() - start).count();
-  std::cout << "U-Net SD1.5 step, batch 2, latent " << latent << ": " << std::fixed << std::setprecision(3) << total
-            << " s, " << unet_flops(model->config(), kBatch, latent, latent, kContextTokens) / total / 1e9
-            << " GFLOP/s\n";
+  std::cout << "U-Net SD1.5 step, batch 2, latent " << latent << (prepack ? "" : ", no weight prepacking") << ": "
+            << std::fixed << std::setprecision(3) << total << " s, "
+            << unet_flops(model->config(), kBatch, latent, latent, kContextTokens) / total / 1e9
+            << " GFLOP/s, peak RSS " << std::setprecision(0) << peak_rss_mib() << " MiB\n"
+            << std::setprecision(3);
   for (const auto& [name, seconds] : times)
     std::cout << "  " << std::left << std::setw(18) << name << std::right << std::setw(8) << seconds * 1000 << " ms\n";
-  std::cout << "  (out)             " << std::setw(8) << std::chrono::duration<double>(clock::now() - last).count() * 1000
-            << " ms\n";
+  std::cout << "  (out)             " << std::setw(8)
+            << std::chrono::duration<double>(clock::now() - last).count() * 1000 << " ms\n";
   return 0;
 }
 
@@ -238,8 +251,11 @@ int profile(std::int64_t latent) {
 int main(int argc, char** argv) {
   // Library code leaves threading alone; a benchmark uses every core.
   at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  bool prepack = true;
+  for (int i = 1; i < argc; ++i) prepack = prepack && std::strcmp(argv[i], "--no-prepack") != 0;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--profile") == 0) return profile(i + 1 < argc ? std::stoll(argv[i + 1]) : 64);
+    if (std::strcmp(argv[i], "--profile") == 0)
+      return profile(i + 1 < argc && argv[i + 1][0] != '-' ? std::stoll(argv[i + 1]) : 64, prepack);
   }
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

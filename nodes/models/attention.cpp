@@ -7,9 +7,9 @@
 #include <stdexcept>
 
 #include <ATen/ATen.h>
-#include <ATen/Config.h>
-#include <ATen/Parallel.h>
 #include <torch/version.h>
+
+#include "onednn_ops.hpp"
 
 namespace diffgraph::models {
 
@@ -38,51 +38,18 @@ void check_shapes(const torch::Tensor& q, const torch::Tensor& k, const torch::T
 // overheads.
 constexpr std::int64_t kCacheFriendlySliceBytes = std::int64_t{16} << 20;
 
-// oneDNN's convolution decides to run a 1×1 convolution only above this many input elements
-// (below it ATen falls back to its own im2col path); see ConvParams::use_mkldnn.
-constexpr std::int64_t kOneDnnMinElements = 20480;
-
-// Whether the GEMMs of one head can run as oneDNN 1×1 convolutions. On LibTorch CPU builds
-// that link OpenBLAS, BLAS calls run on OpenBLAS's own thread pool while oneDNN and every
-// elementwise kernel run on ATen's OpenMP pool; alternating between the two makes the pools'
-// spinning threads fight over the cores (measured: attention 2-3× slower on 2 cores). Keeping
-// the GEMMs on oneDNN keeps the whole computation on one pool.
-bool onednn_available(const torch::Tensor& q) {
-#if AT_MKLDNN_ENABLED()
-  return q.device().is_cpu() && q.scalar_type() == at::kFloat && at::hasMKLDNN() &&
-         at::globalContext().userEnabledMkldnn() && at::get_num_threads() > 1;
-#else
-  (void)q;
-  return false;
-#endif
-}
-
-// The [rows, cols] matrix `m` (unit column stride) as the channels-last image [1, cols, 1, rows]
-// oneDNN reads it as: one "pixel" per row, one channel per column.
-torch::Tensor as_pixels(const torch::Tensor& m) {
-  torch::Tensor dense = m.stride(1) == 1 && m.stride(0) == m.size(1) ? m : m.contiguous();
-  const std::int64_t rows = dense.size(0), cols = dense.size(1);
-  return dense.as_strided({1, cols, 1, rows}, {rows * cols, 1, rows * cols, cols});
-}
-
-// The [1, cols, 1, rows] channels-last result of a 1×1 convolution as the matrix [rows, cols].
-torch::Tensor from_pixels(const torch::Tensor& image) {
-  return image.permute({0, 2, 3, 1}).reshape({image.size(3), image.size(1)});
-}
-
 }  // namespace
 
 std::int64_t attention_score_budget_bytes() { return std::int64_t{256} << 20; }
 
-torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               double scale, bool causal, std::int64_t score_budget_bytes) {
+torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                               bool causal, std::int64_t score_budget_bytes) {
   check_shapes(q, k, v, causal);
   const std::int64_t batch = q.size(0), heads = q.size(1), nq = q.size(2), nk = k.size(2);
   const std::int64_t dv = v.size(3);
 
   // The output is laid out [B,Nq,H,Dv] and returned as a [B,H,Nq,Dv] view: every caller merges
-  // the heads back with transpose(1,2).reshape(B,Nq,H·Dv), which is then free. Each head's
-  // result is written straight into its strided place by mm_out, so no head is copied.
+  // the heads back with transpose(1,2).reshape(B,Nq,H·Dv), which is then free.
   torch::Tensor out = at::empty({batch, nq, heads, dv}, q.options());
   if (nq == 0) return out.permute({0, 2, 1, 3});
 
@@ -92,9 +59,9 @@ torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, c
   const std::int64_t slice_rows = std::min({nq, budget_rows, cache_rows});
 
   const std::int64_t d = q.size(3);
-  // oneDNN for slices big enough for its 1×1 path (both GEMMs' inputs), BLAS otherwise.
-  const bool onednn = onednn_available(q) && slice_rows * d > kOneDnnMinElements &&
-                      slice_rows * nk > kOneDnnMinElements;
+  // On CPU the two GEMMs run on oneDNN, on the same thread pool as the softmax (see
+  // onednn_ops.hpp); elsewhere on BLAS (cuBLAS), into one reused score buffer.
+  const bool onednn = onednn_usable(q);
 
   // One score buffer for all slices and heads (BLAS path): fresh multi-megabyte allocations are
   // returned to the OS and page-faulted back in each time.
@@ -105,12 +72,11 @@ torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, c
       const torch::Tensor q_bh = q.select(0, b).select(0, h);
       const torch::Tensor k_bh = k.select(0, b).select(0, h);
       const torch::Tensor v_bh = v.select(0, b).select(0, h);
-      // As oneDNN filters: scores = q·(scale·k)ᵀ is a 1×1 convolution with Nk output channels,
-      // out = probs·v one with Dv output channels over Nk input channels.
-      torch::Tensor k_filter, v_filter;
+      // As weights of a linear map over rows: scores = q·(scale·k)ᵀ, out = probs·(vᵀ)ᵀ.
+      torch::Tensor k_scaled, v_t;
       if (onednn) {
-        k_filter = (k_bh * scale).view({nk, d, 1, 1});
-        v_filter = v_bh.t().contiguous().view({dv, nk, 1, 1});
+        k_scaled = k_bh * scale;
+        v_t = v_bh.t().contiguous();
       }
       for (std::int64_t start = 0; start < nq; start += slice_rows) {
         const std::int64_t rows = std::min(slice_rows, nq - start);
@@ -118,7 +84,7 @@ torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, c
         torch::Tensor out_slice = out.select(0, b).select(1, h).narrow(0, start, rows);
         torch::Tensor scores;
         if (onednn) {
-          scores = from_pixels(at::conv2d(as_pixels(q_slice), k_filter));
+          scores = onednn_linear(q_slice, k_scaled, {});
         } else {
           scores = scores_buffer.narrow(0, 0, rows);
           // beta 0: the buffer's old contents are not read.
@@ -132,7 +98,7 @@ torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, c
         // Row-wise softmax in place: the kernel reads a row fully before writing it.
         at::_softmax_out(scores, scores, -1, false);
         if (onednn) {
-          out_slice.copy_(from_pixels(at::conv2d(as_pixels(scores), v_filter)));
+          out_slice.copy_(onednn_linear(scores, v_t, {}));
         } else {
           at::mm_out(out_slice, scores, v_bh);
         }
@@ -142,8 +108,8 @@ torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, c
   return out.permute({0, 2, 1, 3});
 }
 
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        double scale, bool causal) {
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                        bool causal) {
 #if TORCH_VERSION_MAJOR >= 2
   check_shapes(q, k, v, causal);
 #if TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1

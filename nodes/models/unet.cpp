@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "attention.hpp"
+#include "onednn_ops.hpp"
 
 namespace diffgraph::models {
 
@@ -22,9 +23,7 @@ namespace {
   throw std::invalid_argument("U-Net config: field '" + field + "' " + what);
 }
 
-bool present(const nlohmann::json& json, const char* key) {
-  return json.contains(key) && !json.at(key).is_null();
-}
+bool present(const nlohmann::json& json, const char* key) { return json.contains(key) && !json.at(key).is_null(); }
 
 std::int64_t as_int(const nlohmann::json& value, const std::string& field) {
   if (value.is_number_integer()) return value.get<std::int64_t>();
@@ -65,52 +64,24 @@ void normalise_attention_resolutions(std::vector<std::int64_t>& ds) {
 
 // ---- module-tree helpers -------------------------------------------------------------------
 
-// A named, parameter-less node of the module tree ("in_layers", "ff.net", "out"), so that a
-// parameter's path is its checkpoint key without a Sequential's forward in the way.
 // SiLU in place on a tensor the caller just created.
 torch::Tensor silu_inplace(torch::Tensor t) {
   at::silu_(t);
   return t;
 }
 
-// ---- token GEMMs ---------------------------------------------------------------------------
-
-// oneDNN runs a 1×1 convolution only above this many input elements; below it ATen uses its
-// own im2col path (ConvParams::use_mkldnn).
-constexpr std::int64_t kOneDnnMinElements = 20480;
-
-// Whether a token GEMM over `x` should run on oneDNN. LibTorch CPU builds that link OpenBLAS run
-// BLAS on OpenBLAS's own thread pool but convolutions and elementwise kernels on ATen's OpenMP
-// pool; alternating between the two pools makes their spinning threads fight for the cores
-// (measured on 2 cores: token GEMMs at 25-55 GFLOP/s via BLAS between convolutions vs 100-150
-// via oneDNN). A Linear over [T, Cin] tokens is exactly a 1×1 convolution over the
-// channels-last image [1, Cin, 1, T], so oneDNN computes it on the same pool as the rest.
-bool token_gemm_on_onednn(const torch::Tensor& x) {
-#if AT_MKLDNN_ENABLED()
-  return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && at::hasMKLDNN() &&
-         at::globalContext().userEnabledMkldnn() && at::get_num_threads() > 1 && x.numel() > kOneDnnMinElements;
-#else
-  (void)x;
-  return false;
-#endif
+// The layers' own forward() would call torch::linear / torch::conv2d; the U-Net sends its GEMMs
+// and convolutions through onednn_ops instead, to keep CPU work on one thread pool.
+torch::Tensor run(const Conv2d& conv, OneDnnWeightCache& packed, const torch::Tensor& x) {
+  return onednn_conv2d(x, conv->weight, conv->bias, conv->stride, conv->padding, &packed);
 }
 
-// y[..., Cout] = x[..., Cin]·Wᵀ + b for a Linear weight [Cout, Cin] or a 1×1 conv weight
-// [Cout, Cin, 1, 1]. `x` may be a view with a row stride larger than Cin (GEGLU's value half).
-torch::Tensor token_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  const std::int64_t cin = x.size(-1), cout = weight.size(0);
-  if (!token_gemm_on_onednn(x)) return torch::linear(x, weight.dim() == 2 ? weight : weight.flatten(1), bias);
-  torch::Tensor rows = x.reshape({-1, cin});
-  if (rows.stride(1) != 1 || rows.stride(0) != cin) rows = rows.contiguous();
-  const std::int64_t t = rows.size(0);
-  const torch::Tensor image = rows.as_strided({1, cin, 1, t}, {t * cin, 1, t * cin, cin});
-  const torch::Tensor filter = weight.dim() == 4 ? weight : weight.view({cout, cin, 1, 1});
-  std::vector<std::int64_t> out_shape(x.sizes().begin(), x.sizes().end());
-  out_shape.back() = cout;
-  // The channels-last output [1, Cout, 1, T] is the row-major [T, Cout] matrix.
-  return at::conv2d(image, filter, bias).permute({0, 2, 3, 1}).reshape(out_shape);
+torch::Tensor run(const Linear& linear, OneDnnWeightCache& packed, const torch::Tensor& x) {
+  return onednn_linear(x, linear->weight, linear->bias, &packed);
 }
 
+// A named, parameter-less node of the module tree ("in_layers", "ff.net", "out"), so that a
+// parameter's path is its checkpoint key without a Sequential's forward in the way.
 std::shared_ptr<torch::nn::Module> node(torch::nn::Module& parent, const std::string& name) {
   return parent.register_module(name, std::make_shared<torch::nn::Module>());
 }
@@ -125,15 +96,16 @@ UNetConfig UNetConfig::from_json(const nlohmann::json& json_in, const UNetConfig
   UNetConfig c = base;
   if (!json_in.is_object()) throw std::invalid_argument("U-Net config: expected a JSON object, got " + json_in.dump());
   // An LDM yaml `unet_config: {target, params}` converted to JSON.
-  const nlohmann::json& json = json_in.contains("params") && json_in.at("params").is_object() ? json_in.at("params")
-                                                                                                : json_in;
+  const nlohmann::json& json =
+      json_in.contains("params") && json_in.at("params").is_object() ? json_in.at("params") : json_in;
   for (const char* unsupported : {"num_classes", "num_class_embeds", "class_embed_type", "addition_embed_type",
                                   "disable_self_attentions", "num_attention_blocks", "adm_in_channels"}) {
     if (present(json, unsupported))
       config_error(unsupported, "is set (" + json.at(unsupported).dump() +
                                     "): only SD1/SD2-style text-conditioned U-Nets are supported");
   }
-  if (present(json, "use_spatial_transformer") && !as_bool(json.at("use_spatial_transformer"), "use_spatial_transformer"))
+  if (present(json, "use_spatial_transformer") &&
+      !as_bool(json.at("use_spatial_transformer"), "use_spatial_transformer"))
     config_error("use_spatial_transformer", "is false: U-Nets without cross-attention are not supported");
 
   if (present(json, "in_channels")) c.in_channels = as_int(json.at("in_channels"), "in_channels");
@@ -170,11 +142,13 @@ UNetConfig UNetConfig::from_json(const nlohmann::json& json_in, const UNetConfig
     c.channel_mult.clear();
     for (auto w : widths) {
       if (w % widths.front() != 0)
-        config_error("block_out_channels", "must be multiples of the first width, got " + json.at("block_out_channels").dump());
+        config_error("block_out_channels",
+                     "must be multiples of the first width, got " + json.at("block_out_channels").dump());
       c.channel_mult.push_back(w / widths.front());
     }
   }
-  if (present(json, "layers_per_block")) c.num_res_blocks = uniform_int(json.at("layers_per_block"), "layers_per_block");
+  if (present(json, "layers_per_block"))
+    c.num_res_blocks = uniform_int(json.at("layers_per_block"), "layers_per_block");
   if (present(json, "down_block_types")) {
     const auto& types = json.at("down_block_types");
     if (!types.is_array()) config_error("down_block_types", "must be a list of block names");
@@ -195,9 +169,9 @@ UNetConfig UNetConfig::from_json(const nlohmann::json& json_in, const UNetConfig
   // diffusers' `attention_head_dim` is, for SD1/SD2 configs, the head *count* (a historical
   // misnomer that `num_attention_heads` later fixed). SD2 lists it per level ([5,10,20,20]),
   // which is a constant head width of 64.
-  const char* heads_field = present(json, "num_attention_heads") ? "num_attention_heads"
-                            : present(json, "attention_head_dim")  ? "attention_head_dim"
-                                                                   : nullptr;
+  const char* heads_field = present(json, "num_attention_heads")  ? "num_attention_heads"
+                            : present(json, "attention_head_dim") ? "attention_head_dim"
+                                                                  : nullptr;
   if (heads_field) {
     const auto& value = json.at(heads_field);
     if (!value.is_array()) {
@@ -254,13 +228,13 @@ bool UNetConfig::has_attention(std::int64_t level) const {
 std::int64_t UNetConfig::heads_for(std::int64_t channels) const {
   if (num_head_channels > 0) {
     if (channels % num_head_channels != 0)
-      config_error("num_head_channels", "(" + std::to_string(num_head_channels) + ") does not divide a level width of " +
-                                            std::to_string(channels));
+      config_error("num_head_channels", "(" + std::to_string(num_head_channels) +
+                                            ") does not divide a level width of " + std::to_string(channels));
     return channels / num_head_channels;
   }
   if (num_heads <= 0 || channels % num_heads != 0)
-    config_error("num_heads", "(" + std::to_string(num_heads) + ") does not divide a level width of " +
-                                  std::to_string(channels));
+    config_error("num_heads",
+                 "(" + std::to_string(num_heads) + ") does not divide a level width of " + std::to_string(channels));
   return num_heads;
 }
 
@@ -315,7 +289,8 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
     return it->second;
   };
   if (has_prefix("label_emb."))
-    throw std::invalid_argument("U-Net detection: label_emb.* present: class-conditional U-Nets (SDXL, unCLIP) are not supported");
+    throw std::invalid_argument(
+        "U-Net detection: label_emb.* present: class-conditional U-Nets (SDXL, unCLIP) are not supported");
 
   UNetConfig c;
   const auto& conv_in = shape("input_blocks.0.0.weight", 4);
@@ -352,7 +327,8 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
     const std::int64_t channels = shape(block + "0.out_layers.3.weight", 4)[0];
     const bool attention = has(block + "1.proj_in.weight");
     if (res_count > 0 && (channels != level_channels || attention != level_attention))
-      throw std::invalid_argument("U-Net detection: " + block + "0 differs in width or attention from the level's first ResBlock");
+      throw std::invalid_argument("U-Net detection: " + block +
+                                  "0 differs in width or attention from the level's first ResBlock");
     level_channels = channels;
     level_attention = attention;
     ++res_count;
@@ -394,7 +370,8 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
 // ---- timestep embedding --------------------------------------------------------------------
 
 torch::Tensor timestep_embedding(const torch::Tensor& t, std::int64_t dim) {
-  if (t.dim() != 1) throw std::invalid_argument("timestep_embedding: t must be 1-D [B], got " + std::to_string(t.dim()) + "-D");
+  if (t.dim() != 1)
+    throw std::invalid_argument("timestep_embedding: t must be 1-D [B], got " + std::to_string(t.dim()) + "-D");
   if (dim <= 0) throw std::invalid_argument("timestep_embedding: dim must be positive");
   const std::int64_t half = dim / 2;
   // Same operations, in the same order and dtype, as the reference, so the result is bitwise equal.
@@ -422,11 +399,11 @@ ResBlockImpl::ResBlockImpl(std::int64_t channels, std::int64_t emb_channels, std
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& emb_silu) {
-  torch::Tensor h = in_conv(silu_inplace(in_norm(x)));
+  torch::Tensor h = run(in_conv, in_conv_packed, silu_inplace(in_norm(x)));
   // Every tensor updated in place below was created in this function.
-  h.add_(emb_linear(emb_silu).unsqueeze(-1).unsqueeze(-1));
-  h = out_conv(silu_inplace(out_norm(h)));
-  return h.add_(skip_connection ? skip_connection(x) : x);
+  h.add_(run(emb_linear, emb_linear_packed, emb_silu).unsqueeze(-1).unsqueeze(-1));
+  h = run(out_conv, out_conv_packed, silu_inplace(out_norm(h)));
+  return h.add_(skip_connection ? run(skip_connection, skip_packed, x) : x);
 }
 
 // ---- attention -----------------------------------------------------------------------------
@@ -445,11 +422,15 @@ torch::Tensor CrossAttentionImpl::forward(const torch::Tensor& x, const torch::T
   const torch::Tensor& source = context.defined() ? context : x;
   const std::int64_t batch = x.size(0), n = x.size(1), m = source.size(1);
   // [B,N,H·D] viewed as [B,H,N,D]: attention() reads the heads in place.
-  const torch::Tensor q = token_linear(x, to_q->weight, {}).view({batch, n, heads, dim_head}).transpose(1, 2);
-  const torch::Tensor k = token_linear(source, to_k->weight, {}).view({batch, m, heads, dim_head}).transpose(1, 2);
-  const torch::Tensor v = token_linear(source, to_v->weight, {}).view({batch, m, heads, dim_head}).transpose(1, 2);
+  auto heads_of = [&](const torch::Tensor& projected, std::int64_t tokens) {
+    return projected.view({batch, tokens, heads, dim_head}).transpose(1, 2);
+  };
+  const torch::Tensor q = heads_of(onednn_linear(x, to_q->weight, {}, &to_q_packed), n);
+  const torch::Tensor k = heads_of(onednn_linear(source, to_k->weight, {}, &to_k_packed), m);
+  const torch::Tensor v = heads_of(onednn_linear(source, to_v->weight, {}, &to_v_packed), m);
   const torch::Tensor out = attention(q, k, v, std::pow(static_cast<double>(dim_head), -0.5));
-  return token_linear(out.transpose(1, 2).reshape({batch, n, heads * dim_head}), to_out->weight, to_out->bias);
+  const torch::Tensor merged = out.transpose(1, 2).reshape({batch, n, heads * dim_head});
+  return onednn_linear(merged, to_out->weight, to_out->bias, &to_out_packed);
 }
 
 BasicTransformerBlockImpl::BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head,
@@ -473,11 +454,13 @@ torch::Tensor BasicTransformerBlockImpl::forward(torch::Tensor x, const torch::T
   // work runs on contiguous memory and ff.net.2 reads its input without a copy.
   const torch::Tensor normed = norm3(x);
   const std::int64_t inner = ff_proj->weight.size(0) / 2;
-  torch::Tensor value = token_linear(normed, ff_proj->weight.narrow(0, 0, inner), ff_proj->bias.narrow(0, 0, inner));
-  torch::Tensor gate = token_linear(normed, ff_proj->weight.narrow(0, inner, inner), ff_proj->bias.narrow(0, inner, inner));
+  torch::Tensor value =
+      onednn_linear(normed, ff_proj->weight.narrow(0, 0, inner), ff_proj->bias.narrow(0, 0, inner), &ff_value_packed);
+  torch::Tensor gate = onednn_linear(normed, ff_proj->weight.narrow(0, inner, inner),
+                                     ff_proj->bias.narrow(0, inner, inner), &ff_gate_packed);
   at::gelu_(gate);
   value.mul_(gate);
-  return token_linear(value, ff_out->weight, ff_out->bias).add_(x);
+  return onednn_linear(value, ff_out->weight, ff_out->bias, &ff_out_packed).add_(x);
 }
 
 SpatialTransformerImpl::SpatialTransformerImpl(std::int64_t channels, std::int64_t heads, std::int64_t depth,
@@ -512,9 +495,9 @@ torch::Tensor SpatialTransformerImpl::forward(const torch::Tensor& x_in, const t
 
   // [B,C,H,W] → [B,H,W,C] → [B,HW,C]: one transposing copy.
   const torch::Tensor normed = norm(x).permute({0, 2, 3, 1}).reshape({batch, height * width, channels});
-  torch::Tensor tokens = token_linear(normed, w_in, b_in);
+  torch::Tensor tokens = onednn_linear(normed, w_in, b_in, &proj_in_packed);
   for (auto& block : transformer_blocks) tokens = block(tokens, context);
-  tokens = token_linear(tokens, w_out, b_out);
+  tokens = onednn_linear(tokens, w_out, b_out, &proj_out_packed);
 
   // Back to NCHW, plus the residual, in one pass.
   torch::Tensor out = torch::empty_like(x);
@@ -525,12 +508,15 @@ torch::Tensor SpatialTransformerImpl::forward(const torch::Tensor& x_in, const t
 // ---- blocks and model ----------------------------------------------------------------------
 
 torch::Tensor UNetBlockImpl::forward(torch::Tensor h, const torch::Tensor& emb_silu, const torch::Tensor& context) {
-  if (conv_in) h = conv_in(h);
+  if (conv_in) h = run(conv_in, conv_in_packed, h);
   if (res) h = res(h, emb_silu);
   if (transformer) h = transformer(h, context);
   if (res2) h = res2(h, emb_silu);
-  if (downsample) h = downsample(h);
-  if (upsample) h = upsample(torch::upsample_nearest2d(h, std::vector<std::int64_t>{h.size(2) * 2, h.size(3) * 2}));
+  if (downsample) h = run(downsample, downsample_packed, h);
+  if (upsample) {
+    const std::vector<std::int64_t> doubled{h.size(2) * 2, h.size(3) * 2};
+    h = run(upsample, upsample_packed, torch::upsample_nearest2d(h, doubled));
+  }
   return h;
 }
 
@@ -592,13 +578,15 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config, const torch::TensorOption
       int index = 1;
       if (c.has_attention(level)) block->transformer = block->register_module(std::to_string(index++), transformer(ch));
       if (level > 0 && r == c.num_res_blocks)
-        block->upsample = node(*block, std::to_string(index))->register_module("conv", Conv2d(ch, ch, 3, 1, 1, options));
+        block->upsample =
+            node(*block, std::to_string(index))->register_module("conv", Conv2d(ch, ch, 3, 1, 1, options));
     }
   }
 
   auto out = node(*this, "out");
   out_norm = out->register_module("0", GroupNorm(groups, ch, 1e-5, options));
   out_conv = out->register_module("2", Conv2d(ch, c.out_channels, 3, 1, 1, options));
+  set_weight_prepacking(false);
 }
 
 torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_in, const torch::Tensor& timesteps_in,
@@ -626,7 +614,8 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_in, const torch::Ten
   const torch::Tensor context = context_in.to(options).contiguous();
 
   torch::Tensor emb = timestep_embedding(timesteps.to(options.device()), c.model_channels).to(options);
-  emb = time_embed_2(silu_inplace(time_embed_0(emb)));
+  emb = run(time_embed_0, time_embed_0_packed, emb);
+  emb = run(time_embed_2, time_embed_2_packed, silu_inplace(emb));
   if (observer) observer("time_embed", emb);
   const torch::Tensor emb_silu = torch::silu(emb);  // every ResBlock's emb_layers starts with SiLU
 
@@ -646,7 +635,37 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_in, const torch::Ten
     h = output_blocks[i]->forward(h, emb_silu, context);
     if (observer) observer("output_blocks." + std::to_string(i), h);
   }
-  return out_conv(silu_inplace(out_norm(h)));
+  return run(out_conv, out_conv_packed, silu_inplace(out_norm(h)));
+}
+
+std::vector<OneDnnWeightCache*> ResBlockImpl::weight_caches() {
+  return {&in_conv_packed, &emb_linear_packed, &out_conv_packed, &skip_packed};
+}
+std::vector<OneDnnWeightCache*> CrossAttentionImpl::weight_caches() {
+  return {&to_q_packed, &to_k_packed, &to_v_packed, &to_out_packed};
+}
+std::vector<OneDnnWeightCache*> BasicTransformerBlockImpl::weight_caches() {
+  return {&ff_value_packed, &ff_gate_packed, &ff_out_packed};
+}
+std::vector<OneDnnWeightCache*> SpatialTransformerImpl::weight_caches() { return {&proj_in_packed, &proj_out_packed}; }
+std::vector<OneDnnWeightCache*> UNetBlockImpl::weight_caches() {
+  return {&conv_in_packed, &downsample_packed, &upsample_packed};
+}
+
+void UNetModelImpl::set_weight_prepacking(bool enabled) {
+  std::vector<OneDnnWeightCache*> caches{&time_embed_0_packed, &time_embed_2_packed, &out_conv_packed};
+  auto collect = [&](auto module) {
+    if (module)
+      for (auto* cache : module->weight_caches()) caches.push_back(cache);
+  };
+  for (const auto& module : modules(/*include_self=*/false)) {
+    collect(std::dynamic_pointer_cast<ResBlockImpl>(module));
+    collect(std::dynamic_pointer_cast<CrossAttentionImpl>(module));
+    collect(std::dynamic_pointer_cast<BasicTransformerBlockImpl>(module));
+    collect(std::dynamic_pointer_cast<SpatialTransformerImpl>(module));
+    collect(std::dynamic_pointer_cast<UNetBlockImpl>(module));
+  }
+  for (auto* cache : caches) cache->set_enabled(enabled);
 }
 
 UNetModel load_unet(const SafetensorsFile& file, std::string_view prefix,

@@ -32,6 +32,7 @@
 #include <torch/types.h>
 
 #include "layers.hpp"
+#include "onednn_ops.hpp"
 #include "safetensors.hpp"
 #include "weights.hpp"
 
@@ -41,9 +42,9 @@ namespace diffgraph::models {
 struct UNetConfig {
   std::int64_t in_channels = 4;
   std::int64_t out_channels = 4;
-  std::int64_t model_channels = 320;                ///< width of level 0
+  std::int64_t model_channels = 320;                   ///< width of level 0
   std::vector<std::int64_t> channel_mult{1, 2, 4, 4};  ///< width of level i = model_channels·mult[i]
-  std::int64_t num_res_blocks = 2;                  ///< ResBlocks per level on the way down
+  std::int64_t num_res_blocks = 2;                     ///< ResBlocks per level on the way down
   /// Downsampling factors ds (1, 2, 4, … = 2^level) whose ResBlocks are followed by a
   /// SpatialTransformer. The middle block always has one.
   std::vector<std::int64_t> attention_resolutions{4, 2, 1};
@@ -51,11 +52,11 @@ struct UNetConfig {
   /// (SD2, `num_head_channels`, heads = channels / width). Exactly one is positive; the other is -1.
   std::int64_t num_heads = 8;
   std::int64_t num_head_channels = -1;
-  std::int64_t transformer_depth = 1;   ///< BasicTransformerBlocks per SpatialTransformer
-  std::int64_t context_dim = 768;       ///< width of the cross-attention context tokens
+  std::int64_t transformer_depth = 1;  ///< BasicTransformerBlocks per SpatialTransformer
+  std::int64_t context_dim = 768;      ///< width of the cross-attention context tokens
   /// proj_in/proj_out are Linear [C,C] on tokens (SD2) rather than 1×1 convs [C,C,1,1] (SD1).
   bool use_linear_in_transformer = false;
-  std::int64_t norm_groups = 32;        ///< GroupNorm groups everywhere
+  std::int64_t norm_groups = 32;  ///< GroupNorm groups everywhere
 
   /// Overrides the fields `json` names, starting from `base` (so `from_json(overrides, detected)`
   /// is the merge of a config file over shape detection). Accepts
@@ -111,17 +112,19 @@ torch::Tensor timestep_embedding(const torch::Tensor& t, std::int64_t dim);
 /// H×W, out_layers (GN → SiLU → [dropout] → conv3×3), plus the skip (identity or 1×1 conv).
 class ResBlockImpl : public torch::nn::Module {
  public:
-  ResBlockImpl(std::int64_t channels, std::int64_t emb_channels, std::int64_t out_channels,
-               std::int64_t groups, const torch::TensorOptions& options);
+  ResBlockImpl(std::int64_t channels, std::int64_t emb_channels, std::int64_t out_channels, std::int64_t groups,
+               const torch::TensorOptions& options);
   /// x [B,C,H,W], emb_silu = SiLU(time embedding) [B,E] (shared by every block) → [B,Cout,H,W].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& emb_silu);
 
-  GroupNorm in_norm{nullptr};        // in_layers.0
-  Conv2d in_conv{nullptr};           // in_layers.2
-  Linear emb_linear{nullptr};        // emb_layers.1
-  GroupNorm out_norm{nullptr};       // out_layers.0
-  Conv2d out_conv{nullptr};          // out_layers.3
-  Conv2d skip_connection{nullptr};   // only when the width changes
+  GroupNorm in_norm{nullptr};       // in_layers.0
+  Conv2d in_conv{nullptr};          // in_layers.2
+  Linear emb_linear{nullptr};       // emb_layers.1
+  GroupNorm out_norm{nullptr};      // out_layers.0
+  Conv2d out_conv{nullptr};         // out_layers.3
+  Conv2d skip_connection{nullptr};  // only when the width changes
+  OneDnnWeightCache in_conv_packed, emb_linear_packed, out_conv_packed, skip_packed;
+  std::vector<OneDnnWeightCache*> weight_caches();
 };
 TORCH_MODULE(ResBlock);
 
@@ -129,22 +132,24 @@ TORCH_MODULE(ResBlock);
 /// self-attention when no context is given.
 class CrossAttentionImpl : public torch::nn::Module {
  public:
-  CrossAttentionImpl(std::int64_t query_dim, std::int64_t context_dim, std::int64_t heads,
-                     std::int64_t dim_head, const torch::TensorOptions& options);
+  CrossAttentionImpl(std::int64_t query_dim, std::int64_t context_dim, std::int64_t heads, std::int64_t dim_head,
+                     const torch::TensorOptions& options);
   /// x [B,N,query_dim], context [B,M,context_dim] or undefined (self) → [B,N,query_dim].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
 
   Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
   Linear to_out{nullptr};  // to_out.0 (to_out.1 is dropout)
   std::int64_t heads, dim_head;
+  OneDnnWeightCache to_q_packed, to_k_packed, to_v_packed, to_out_packed;
+  std::vector<OneDnnWeightCache*> weight_caches();
 };
 TORCH_MODULE(CrossAttention);
 
 /// Self-attention, cross-attention and a GEGLU feed-forward, each pre-normed and residual.
 class BasicTransformerBlockImpl : public torch::nn::Module {
  public:
-  BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head,
-                            std::int64_t context_dim, const torch::TensorOptions& options);
+  BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head, std::int64_t context_dim,
+                            const torch::TensorOptions& options);
   /// x [B,N,dim] → [B,N,dim].
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& context);
 
@@ -152,15 +157,16 @@ class BasicTransformerBlockImpl : public torch::nn::Module {
   LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
   Linear ff_proj{nullptr};  // ff.net.0.proj: dim → 8·dim (value half, then gate half)
   Linear ff_out{nullptr};   // ff.net.2: 4·dim → dim
+  OneDnnWeightCache ff_value_packed, ff_gate_packed, ff_out_packed;  // the two halves of ff_proj
+  std::vector<OneDnnWeightCache*> weight_caches();
 };
 TORCH_MODULE(BasicTransformerBlock);
 
 /// GN → proj_in → tokens [B,HW,C] → BasicTransformerBlock × depth → proj_out → + input.
 class SpatialTransformerImpl : public torch::nn::Module {
  public:
-  SpatialTransformerImpl(std::int64_t channels, std::int64_t heads, std::int64_t depth,
-                         std::int64_t context_dim, bool linear_projection, std::int64_t groups,
-                         const torch::TensorOptions& options);
+  SpatialTransformerImpl(std::int64_t channels, std::int64_t heads, std::int64_t depth, std::int64_t context_dim,
+                         bool linear_projection, std::int64_t groups, const torch::TensorOptions& options);
   /// x [B,C,H,W], context [B,M,context_dim] → [B,C,H,W].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context);
 
@@ -170,6 +176,8 @@ class SpatialTransformerImpl : public torch::nn::Module {
   Linear proj_in_linear{nullptr}, proj_out_linear{nullptr};
   Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};
   std::vector<BasicTransformerBlock> transformer_blocks;
+  OneDnnWeightCache proj_in_packed, proj_out_packed;
+  std::vector<OneDnnWeightCache*> weight_caches();
 };
 TORCH_MODULE(SpatialTransformer);
 
@@ -188,6 +196,8 @@ class UNetBlockImpl : public torch::nn::Module {
   ResBlock res2{nullptr};
   Conv2d downsample{nullptr};  // <index>.op
   Conv2d upsample{nullptr};    // <index>.conv
+  OneDnnWeightCache conv_in_packed, downsample_packed, upsample_packed;
+  std::vector<OneDnnWeightCache*> weight_caches();
 };
 TORCH_MODULE(UNetBlock);
 
@@ -204,10 +214,17 @@ class UNetModelImpl : public torch::nn::Module {
   /// x [B,in,H,W] (H, W multiples of 2^(levels−1)), timesteps [B] (integer or float, or one
   /// value for the batch), context [B,M,context_dim] → eps [B,out,H,W]. Inputs are converted
   /// to the parameters' dtype/device. Throws std::invalid_argument naming the mismatched input.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& timesteps,
-                        const torch::Tensor& context, const UNetObserver& observer = {});
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& timesteps, const torch::Tensor& context,
+                        const UNetObserver& observer = {});
 
   const UNetConfig& config() const { return config_; }
+
+  /// With prepacking, on CPU float32, every convolution and projection weight is converted to
+  /// oneDNN's blocked layout on first use and kept (OneDnnWeightCache), instead of being
+  /// reordered on every call. Measured on 2 cores (SD 1.5, batch 2): a 32×32-latent step 1.5×
+  /// faster, a 64×64 one within noise (≤ 10 %), for one extra copy of the weights (+3.3 GB for
+  /// SD 1.5 in float32). Off by default; disabling drops the packed copies.
+  void set_weight_prepacking(bool enabled);
 
   Linear time_embed_0{nullptr}, time_embed_2{nullptr};
   std::vector<UNetBlock> input_blocks;
@@ -215,6 +232,7 @@ class UNetModelImpl : public torch::nn::Module {
   std::vector<UNetBlock> output_blocks;
   GroupNorm out_norm{nullptr};  // out.0
   Conv2d out_conv{nullptr};     // out.2
+  OneDnnWeightCache time_embed_0_packed, time_embed_2_packed, out_conv_packed;
 
  private:
   UNetConfig config_;
@@ -227,7 +245,6 @@ TORCH_MODULE(UNetModel);
 /// Weights are converted to `options`' dtype/device. Throws SafetensorsError listing
 /// missing/unexpected/mismatched keys, std::invalid_argument for an unrecognisable layout.
 UNetModel load_unet(const SafetensorsFile& file, std::string_view prefix,
-                    const std::optional<nlohmann::json>& config_override,
-                    const torch::TensorOptions& options);
+                    const std::optional<nlohmann::json>& config_override, const torch::TensorOptions& options);
 
 }  // namespace diffgraph::models

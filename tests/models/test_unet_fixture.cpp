@@ -1,16 +1,17 @@
 // The U-Net (SD1 conv projections, SD2 linear projections) against the reference fixtures,
 // plus the attention kernel, config parsing/detection and a full-size build on the meta device.
-#include <ATen/Parallel.h>
-#include <gtest/gtest.h>
-#include <torch/torch.h>
-
 #include <cstdlib>
 #include <iostream>
 #include <map>
 #include <regex>
 #include <string>
 
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
 #include "attention.hpp"
+#include "onednn_ops.hpp"
 #include "support/fixtures.hpp"
 #include "tensor_io.hpp"
 #include "unet.hpp"
@@ -45,8 +46,8 @@ TEST_P(UNetFixture, DetectionAgreesWithConfig) {
   dm::UNetConfig detected_with_heads = detected;
   detected_with_heads.num_heads = configured.num_heads;
   detected_with_heads.num_head_channels = configured.num_head_channels;
-  EXPECT_EQ(detected_with_heads, configured) << "detected " << detected.to_json().dump() << "\nconfig "
-                                              << configured.to_json().dump();
+  EXPECT_EQ(detected_with_heads, configured)
+      << "detected " << detected.to_json().dump() << "\nconfig " << configured.to_json().dump();
   EXPECT_EQ(dm::merge_unet_config(detected, weights_config(c)), configured);
   const std::string variant = c.entry.at("variant");
   EXPECT_EQ(detected.use_linear_in_transformer, variant == "sd2_linear_proj") << variant;
@@ -58,12 +59,13 @@ TEST_P(UNetFixture, CallsMatchReference) {
   const auto weights = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
   const auto data = dm::SafetensorsFile::open(c.file("data"));
   torch::InferenceMode inference;
-  dm::UNetModel model =
-      dm::load_unet(weights, w.at("prefix").get<std::string>(), weights_config(c), torch::TensorOptions(torch::kFloat32));
+  dm::UNetModel model = dm::load_unet(weights, w.at("prefix").get<std::string>(), weights_config(c),
+                                      torch::TensorOptions(torch::kFloat32));
 
   auto input = [&](const std::string& name) {
     const std::string role = c.entry.at("inputs").at(name);
-    const auto file = role == "data" ? dm::SafetensorsFile::open(c.file("data")) : dm::SafetensorsFile::open(c.file(role));
+    const auto file =
+        role == "data" ? dm::SafetensorsFile::open(c.file("data")) : dm::SafetensorsFile::open(c.file(role));
     return dm::load_tensor(file, name);
   };
 
@@ -76,8 +78,8 @@ TEST_P(UNetFixture, CallsMatchReference) {
     std::map<std::string, torch::Tensor> trace;
     dm::UNetObserver observer;
     if (i == 0) observer = [&](const std::string& name, const torch::Tensor& t) { trace[name] = t.clone(); };
-    const torch::Tensor eps = model->forward(input(call.at("x")), input(call.at("timesteps")),
-                                             input(call.at("context")), observer);
+    const torch::Tensor eps =
+        model->forward(input(call.at("x")), input(call.at("timesteps")), input(call.at("context")), observer);
     const torch::Tensor expected = dm::load_tensor(data, output);
     ASSERT_EQ(eps.sizes(), expected.sizes()) << output;
     const double diff = max_abs_diff(eps, expected), atol = c.atol(output);
@@ -100,6 +102,16 @@ TEST_P(UNetFixture, CallsMatchReference) {
       EXPECT_GT(checked, 0u) << "no inter.* diagnostics found";
     }
   }
+
+  // With prepacked weights (oneDNN's blocked layout, kept between calls) the result is the same,
+  // on the first call (packing) and the second (reuse).
+  model->set_weight_prepacking(true);
+  const auto& call = calls[0];
+  const torch::Tensor eps = model->forward(input(call.at("x")), input(call.at("timesteps")), input(call.at("context")));
+  const std::string output = call.at("output");
+  EXPECT_LE(max_abs_diff(eps, dm::load_tensor(data, output)), c.atol(output)) << "with prepacking";
+  const torch::Tensor again = model->forward(input(call.at("x")), input(call.at("timesteps")), input(call.at("context")));
+  EXPECT_LE(max_abs_diff(again, dm::load_tensor(data, output)), c.atol(output)) << "with prepacked weights reused";
 }
 
 TEST_P(UNetFixture, TimestepEmbeddingMatchesReference) {
@@ -205,6 +217,66 @@ TEST(Attention, RejectsMismatchedShapes) {
   EXPECT_THROW(dm::attention(q.view({2, 5, 4}), q, q, 1.0), std::invalid_argument);
 }
 
+// ---- oneDNN GEMM/convolution routes ------------------------------------------------------
+
+TEST(OneDnnOps, LinearMatchesTorch) {
+  torch::manual_seed(10);
+  torch::InferenceMode inference;
+  // Small and large row counts, a strided view (GEGLU's value half), Linear and 1×1-conv weights.
+  const auto wide = torch::randn({2, 300, 192});
+  for (const auto& x : {torch::randn({3, 5, 16}), torch::randn({2, 300, 96}), wide.narrow(-1, 0, 96)}) {
+    const auto w = torch::randn({40, x.size(-1)}) / 10, b = torch::randn({40});
+    const auto expected = torch::linear(x, w, b);
+    dm::OneDnnWeightCache cache;
+    for (auto* c : {static_cast<dm::OneDnnWeightCache*>(nullptr), &cache, &cache}) {
+      const auto y = dm::onednn_linear(x, w, b, c);
+      ASSERT_EQ(y.sizes(), expected.sizes());
+      EXPECT_LE(max_abs_diff(y, expected), 1e-5 * std::max(1.0, max_abs(expected)));
+    }
+    EXPECT_LE(max_abs_diff(dm::onednn_linear(x, w.view({40, x.size(-1), 1, 1}), {}), torch::linear(x, w)), 1e-5);
+  }
+}
+
+TEST(OneDnnOps, ConvMatchesTorch) {
+  torch::manual_seed(11);
+  torch::InferenceMode inference;
+  struct Case {
+    std::int64_t batch, cin, cout, size, kernel, stride, padding;
+  };
+  for (const Case c : {Case{1, 4, 32, 8, 3, 1, 1}, Case{2, 32, 32, 16, 3, 2, 1}, Case{2, 64, 32, 8, 1, 1, 0}}) {
+    const auto x = torch::randn({c.batch, c.cin, c.size, c.size});
+    const auto w = torch::randn({c.cout, c.cin, c.kernel, c.kernel}) / 10, b = torch::randn({c.cout});
+    const auto expected = torch::conv2d(x, w, b, c.stride, c.padding);
+    dm::OneDnnWeightCache cache;
+    for (auto* p : {static_cast<dm::OneDnnWeightCache*>(nullptr), &cache, &cache}) {
+      const auto y = dm::onednn_conv2d(x, w, b, c.stride, c.padding, p);
+      ASSERT_EQ(y.sizes(), expected.sizes());
+      EXPECT_LE(max_abs_diff(y, expected), 1e-5 * std::max(1.0, max_abs(expected)));
+    }
+  }
+}
+
+TEST(OneDnnOps, PackedWeightFollowsWeightUpdates) {
+  torch::manual_seed(12);
+  // Parameters are ordinary tensors (made outside inference mode), updated in place by load_weights.
+  auto w = torch::randn({16, 32});
+  const auto x = torch::randn({4, 64, 32});
+  dm::OneDnnWeightCache cache;
+  torch::InferenceMode inference;
+  const auto before = dm::onednn_linear(x, w, {}, &cache);
+  {
+    c10::InferenceMode off(false);
+    torch::NoGradGuard no_grad;
+    w.copy_(torch::randn({16, 32}));
+  }
+  const auto after = dm::onednn_linear(x, w, {}, &cache);
+  EXPECT_LE(max_abs_diff(after, torch::linear(x, w)), 1e-4);
+  EXPECT_GT(max_abs_diff(after, before), 1e-2);
+  cache.set_enabled(false);
+  EXPECT_FALSE(cache.get(w, 1, 0).defined());
+  EXPECT_LE(max_abs_diff(dm::onednn_linear(x, w, {}, &cache), after), 1e-5);
+}
+
 // ---- config --------------------------------------------------------------------------------
 
 TEST(UNetConfig, DiffusersNames) {
@@ -253,8 +325,8 @@ TEST(UNetManifest, FullSizeModelsMatchKeyLists) {
     }
     ASSERT_FALSE(shapes.empty()) << c.id();
     const dm::UNetConfig detected = dm::detect_unet_config(shapes);
-    EXPECT_EQ(detected, dm::UNetConfig::from_json(c.config.at("unet_config"))) << c.id() << ": "
-                                                                              << detected.to_json().dump();
+    EXPECT_EQ(detected, dm::UNetConfig::from_json(c.config.at("unet_config")))
+        << c.id() << ": " << detected.to_json().dump();
     dm::UNetModel model(detected, torch::TensorOptions().device(torch::kMeta));
     const auto report = dm::check_weights(*model, shapes);
     EXPECT_TRUE(report.ok()) << dm::describe_weights_report(report, c.id(), prefix);
@@ -267,9 +339,12 @@ TEST(UNetManifest, FullSizeModelsMatchKeyLists) {
 }
 
 TEST(UNetModel, RejectsMismatchedInputs) {
-  dm::UNetConfig config = dm::UNetConfig::from_json(nlohmann::json{
-      {"model_channels", 32}, {"channel_mult", {1, 2}}, {"num_res_blocks", 1}, {"attention_resolutions", {2}},
-      {"num_heads", 2}, {"context_dim", 16}});
+  dm::UNetConfig config = dm::UNetConfig::from_json(nlohmann::json{{"model_channels", 32},
+                                                                   {"channel_mult", {1, 2}},
+                                                                   {"num_res_blocks", 1},
+                                                                   {"attention_resolutions", {2}},
+                                                                   {"num_heads", 2},
+                                                                   {"context_dim", 16}});
   torch::InferenceMode inference;
   dm::UNetModel model(config, torch::TensorOptions(torch::kFloat32));
   for (auto& p : model->parameters()) p.normal_(0, 0.05);
@@ -288,8 +363,8 @@ TEST(UNetModel, LoadRejectsWrongPrefix) {
   EXPECT_THROW(dm::load_unet(file, "model.nothing_here.", std::nullopt, {}), std::invalid_argument);
   // A config contradicting the shapes is caught by the loader, which names the keys.
   try {
-    dm::load_unet(file, w.at("prefix").get<std::string>(),
-                  nlohmann::json{{"model_channels", 64}, {"num_heads", 2}}, torch::TensorOptions(torch::kFloat32));
+    dm::load_unet(file, w.at("prefix").get<std::string>(), nlohmann::json{{"model_channels", 64}, {"num_heads", 2}},
+                  torch::TensorOptions(torch::kFloat32));
     FAIL() << "no exception";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("input_blocks.0.0.weight"), std::string::npos) << e.what();

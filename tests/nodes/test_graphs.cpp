@@ -153,26 +153,9 @@ TEST_F(GraphRuns, InpaintingChangesOnlyTheMaskedRegion) {
   // Outside the mask the latent is the encoded image, exactly; inside it was repainted.
   EXPECT_EQ((after - before).abs().masked_select(outside).max().item<float>(), 0.0f);
   EXPECT_GT((after - before).abs().masked_select(inside).mean().item<float>(), 0.05f);
-
-  // In pixels: far from the mask the result is the input image as the VAE reproduces it
-  // (encode → decode, with the masked area greyed as VAEEncodeForInpaint does); inside, it changed.
-  Graph round_trip = graph;
-  round_trip.nodes["roundtrip"] = GraphNode{"roundtrip", "VAEDecode", {{"samples", Link{"encode", "LATENT"}}, {"vae", Link{"ckpt", "VAE"}}}, {}};
-  RunOptions reference = options;
-  reference.targets = {"roundtrip"};
-  const auto expected = image_of(executor.run(round_trip, reference), "roundtrip");
-  const auto painted = image_of(result, "decode");
-  ASSERT_EQ(expected.sizes(), painted.sizes());
-  const auto pixel_mask = value_cast<MaskValue>(result.outputs.at("image").at("MASK"))->mask();
-  // "Far": more than 16 pixels from any masked pixel.
-  auto near = torch::max_pool2d(pixel_mask.unsqueeze(1), {33, 33}, {1, 1}, {16, 16}).squeeze(1);
-  near = near.slice(1, 0, painted.size(1)).slice(2, 0, painted.size(2));
-  const auto far = (near == 0).unsqueeze(-1).expand_as(painted);
-  const auto masked = (pixel_mask.slice(1, 0, painted.size(1)).slice(2, 0, painted.size(2)) > 0.5)
-                          .unsqueeze(-1).expand_as(painted);
-  ASSERT_GT(far.sum().item<int64_t>(), 0);
-  EXPECT_LE((painted - expected).abs().masked_select(far).max().item<float>(), 0.02f);
-  EXPECT_GT((painted - expected).abs().masked_select(masked).mean().item<float>(), 0.02f);
+  // Not checked here: pixels far from the mask after decoding. The tiny checkpoint's random VAE
+  // decoder mixes the whole latent through its mid-block attention, so any repainted cell moves
+  // every pixel; that check needs a trained VAE (the embedded default model).
 }
 
 TEST_F(GraphRuns, ASavedPngCarriesItsWorkflowAndRunningItReproducesTheImage) {
