@@ -1,6 +1,5 @@
 // LoadImage: a picture file as an IMAGE, and its transparency as a MASK (1 - alpha), as in
 // ComfyUI. Re-read whenever the file changes: its fingerprint is the file's.
-#include <diffgraph/fingerprint.hpp>
 #include <diffgraph/tensor_values.hpp>
 
 #include "node_registry.hpp"
@@ -27,11 +26,7 @@ NodeSpec load_image() {
                      })};
   spec.outputs = {{"IMAGE", "IMAGE", "the picture, float [frames, H, W, 3] in [0, 1]"},
                   {"MASK", "MASK", "1 - alpha (1 where the picture is transparent)"}};
-  spec.fingerprint = [](const std::map<std::string, Literal>& literals, const Environment& environment) {
-    auto it = literals.find("image");
-    if (it == literals.end() || !std::holds_alternative<std::string>(it->second)) return std::string();
-    return file_fingerprint(resolve_input_file(std::get<std::string>(it->second), environment, "image"));
-  };
+  spec.fingerprint = input_file_fingerprint("image", "image");
   spec.execute = [](NodeContext& ctx) {
     const auto path = resolve_input_file(ctx.get_string("image"), ctx.environment(), "image");
     DecodedImage decoded = read_image_file(path);

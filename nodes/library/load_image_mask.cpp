@@ -1,6 +1,5 @@
 // LoadImageMask: one channel of a picture file as a MASK (ComfyUI's node): alpha is inverted
 // (1 = transparent), the colour channels are taken as they are.
-#include <diffgraph/fingerprint.hpp>
 #include <diffgraph/tensor_values.hpp>
 
 #include "node_registry.hpp"
@@ -27,11 +26,7 @@ NodeSpec load_image_mask() {
                      }),
                  InputSpec::choice("channel", {"alpha", "red", "green", "blue"})};
   spec.outputs = {{"MASK", "MASK", "the channel, float [1, H, W] in [0, 1]"}};
-  spec.fingerprint = [](const std::map<std::string, Literal>& literals, const Environment& environment) {
-    auto it = literals.find("image");
-    if (it == literals.end() || !std::holds_alternative<std::string>(it->second)) return std::string();
-    return file_fingerprint(resolve_input_file(std::get<std::string>(it->second), environment, "image"));
-  };
+  spec.fingerprint = input_file_fingerprint("image", "image");
   spec.execute = [](NodeContext& ctx) {
     const auto path = resolve_input_file(ctx.get_string("image"), ctx.environment(), "image");
     const std::string& channel = ctx.get_string("channel");

@@ -4,7 +4,6 @@
 // the sampler sees it (already multiplied by the VAE's scale factor). Files from before that
 // marker existed stored the samples divided by SD's 0.18215, so without the marker the samples
 // are multiplied by 1/0.18215, exactly as ComfyUI's LoadLatent does.
-#include <diffgraph/fingerprint.hpp>
 #include <diffgraph/tensor_values.hpp>
 
 #include "node_registry.hpp"
@@ -31,11 +30,7 @@ NodeSpec load_latent() {
                        return list_input_files(environment, {".latent"});
                      })};
   spec.outputs = {{"LATENT", "LATENT", "the loaded latents"}};
-  spec.fingerprint = [](const std::map<std::string, Literal>& literals, const Environment& environment) {
-    auto it = literals.find("latent");
-    if (it == literals.end() || !std::holds_alternative<std::string>(it->second)) return std::string();
-    return file_fingerprint(resolve_input_file(std::get<std::string>(it->second), environment, "latent"));
-  };
+  spec.fingerprint = input_file_fingerprint("latent", "latent");
   spec.execute = [](NodeContext& ctx) {
     const auto path = resolve_input_file(ctx.get_string("latent"), ctx.environment(), "latent");
     torch::Tensor samples;

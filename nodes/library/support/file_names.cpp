@@ -1,5 +1,7 @@
 #include "support/file_names.hpp"
 
+#include <diffgraph/fingerprint.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -120,6 +122,15 @@ void write_file_atomically(const fs::path& path, const std::function<void(const 
     fs::remove(temporary, ec);
     throw NodeError("cannot move the written file into place as '" + path.string() + "': " + reason);
   }
+}
+
+FingerprintFn input_file_fingerprint(std::string input_name, std::string what) {
+  return [input_name = std::move(input_name), what = std::move(what)](const std::map<std::string, Literal>& literals,
+                                                                      const Environment& environment) {
+    auto it = literals.find(input_name);
+    if (it == literals.end() || !std::holds_alternative<std::string>(it->second)) return std::string();
+    return file_fingerprint(resolve_input_file(std::get<std::string>(it->second), environment, what));
+  };
 }
 
 }  // namespace diffgraph::nodes

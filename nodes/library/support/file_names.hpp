@@ -21,6 +21,10 @@ std::filesystem::path input_folder(const Environment& environment);
 std::filesystem::path resolve_input_file(const std::string& name, const Environment& environment,
                                          std::string_view what);
 
+/// The fingerprint of the file named by the node's literal input `input_name` (resolved as
+/// resolve_input_file does), so a loader re-runs when the file changes. `what` names it in errors.
+FingerprintFn input_file_fingerprint(std::string input_name, std::string what);
+
 /// Regular files directly in input_folder() whose extension (lower case, with the dot) is one
 /// of `extensions`, sorted: the choices an editor offers for a file widget.
 std::vector<std::string> list_input_files(const Environment& environment,
