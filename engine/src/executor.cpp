@@ -170,10 +170,21 @@ std::vector<const GraphNode*> upstream_order(const Graph& graph, const std::vect
 Executor::Executor(const Registry& registry, std::size_t cache_budget_bytes)
     : registry_(registry), cache_(cache_budget_bytes) {}
 
-RunResult Executor::run(const Graph& graph, const RunOptions& options) {
+RunResult Executor::run(const Graph& workflow_graph, const RunOptions& options) {
   std::lock_guard run_lock(run_mutex_);
   const auto run_start = Clock::now();
-  require_valid(graph, registry_);
+  require_valid(workflow_graph, registry_);
+  // Bypassed nodes are resolved away before anything else looks at the graph; the workflow
+  // embedded in outputs stays the one the user wrote (bypass flags included).
+  std::optional<Graph> resolved;
+  if (has_bypassed_nodes(workflow_graph)) {
+    std::vector<Diagnostic> ignored;  // require_valid has reported them already
+    resolved = resolve_bypass(workflow_graph, registry_, ignored);
+    for (const auto& target : options.targets)
+      if (const GraphNode* node = workflow_graph.find(target); node && node->bypass)
+        throw GraphError("<graph>", {Diagnostic{"", target, "node " + target + " is bypassed, so it cannot be run"}});
+  }
+  const Graph& graph = resolved ? *resolved : workflow_graph;
 
   std::vector<std::string> targets = options.targets;
   if (targets.empty()) {
@@ -259,7 +270,7 @@ RunResult Executor::run(const Graph& graph, const RunOptions& options) {
 
   std::optional<std::string> workflow_text;
   const std::function<const std::string&()> workflow = [&]() -> const std::string& {
-    if (!workflow_text) workflow_text = serialize_graph(graph);
+    if (!workflow_text) workflow_text = serialize_graph(workflow_graph);
     return *workflow_text;
   };
 

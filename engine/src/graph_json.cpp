@@ -92,14 +92,20 @@ class GraphReader {
     GraphNode out;
     out.id = id;
     for (const auto& [key, value] : node.items()) {
-      if (key != "type" && key != "inputs" && key != "editor")
-        fail(path + pointer_token(key), id, "unknown key '" + key + "' (expected type, inputs, editor)");
+      if (key != "type" && key != "inputs" && key != "editor" && key != "bypass")
+        fail(path + pointer_token(key), id, "unknown key '" + key + "' (expected type, inputs, bypass, editor)");
     }
     auto type = node.find("type");
     if (type == node.end()) fail(path + "/type", id, "missing \"type\"");
     else if (!type->is_string() || type->get<std::string>().empty())
       fail(path + "/type", id, "\"type\" must be a non-empty string");
     else out.type = type->get<std::string>();
+
+    auto bypass = node.find("bypass");
+    if (bypass != node.end()) {
+      if (bypass->is_boolean()) out.bypass = bypass->get<bool>();
+      else fail(path + "/bypass", id, std::string("\"bypass\" must be true or false, not ") + json_kind(*bypass));
+    }
 
     auto editor = node.find("editor");
     if (editor != node.end()) {
@@ -220,6 +226,7 @@ json graph_to_json(const Graph& graph) {
     json inputs = json::object();
     for (const auto& [name, input] : node.inputs) inputs[name] = input_json(input);
     n["inputs"] = std::move(inputs);
+    if (node.bypass) n["bypass"] = true;
     if (!node.editor.empty()) n["editor"] = node.editor;
     nodes[id] = std::move(n);
   }

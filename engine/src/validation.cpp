@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace diffgraph {
@@ -102,9 +103,102 @@ void find_cycles(const Graph& graph, std::vector<Diagnostic>& out) {
     if (marks[id] == Mark::None) visit(id);
 }
 
+// The link `link` (into input `input` of node `target`) with bypassed nodes passed through:
+// the first linked input of the bypassed node whose type equals the linked output's type,
+// repeated while that leads to another bypassed node. nullopt (with a diagnostic) when the
+// chain cannot be resolved.
+std::optional<Link> pass_through(const Graph& graph, const Registry& registry, Link link,
+                                 std::set<std::string>& reported, std::vector<Diagnostic>& out) {
+  std::set<std::string> visited;
+  for (;;) {
+    const GraphNode* source = graph.find(link.node);
+    if (!source || !source->bypass) return link;
+    auto report = [&](const std::string& key, std::string message) {
+      if (reported.insert(key).second) out.push_back({node_path(source->id), source->id, std::move(message)});
+      return std::nullopt;
+    };
+    if (!visited.insert(source->id).second)
+      return report("loop:" + source->id, "bypassed node " + source->id + " passes its inputs through in a loop");
+    const NodeSpec* spec = registry.find_node(source->type);
+    if (!spec)
+      return report("type:" + source->id, "unknown node type '" + source->type + "' (bypassed node " + source->id + ")");
+    const OutputSpec* output = spec->find_output(link.output);
+    if (!output)
+      return report("output:" + source->id + "/" + link.output,
+                    "bypassed node " + source->id + " (" + source->type + ") has no output '" + link.output +
+                        "' (outputs: " + output_names(*spec) + ")");
+    const Link* next = nullptr;
+    for (const auto& input : spec->inputs) {
+      if (input.type != output->type) continue;
+      auto it = source->inputs.find(input.name);
+      if (it != source->inputs.end() && (next = std::get_if<Link>(&it->second))) break;
+    }
+    if (!next)
+      return report("output:" + source->id + "/" + link.output,
+                    "bypassed node " + source->id + " (" + source->type + ") cannot pass output '" + link.output +
+                        "' through: it has no linked input of type " + output->type);
+    link = *next;
+  }
+}
+
+std::vector<Diagnostic> validate_resolved(const Graph& graph, const Registry& registry);
+
 }  // namespace
 
+bool has_bypassed_nodes(const Graph& graph) {
+  for (const auto& [id, node] : graph.nodes)
+    if (node.bypass) return true;
+  return false;
+}
+
+Graph resolve_bypass(const Graph& graph, const Registry& registry, std::vector<Diagnostic>& diagnostics) {
+  Graph resolved;
+  resolved.editor = graph.editor;
+  std::set<std::string> reported;
+  for (const auto& [id, node] : graph.nodes) {
+    if (node.bypass) continue;
+    GraphNode copy = node;
+    for (auto it = copy.inputs.begin(); it != copy.inputs.end();) {
+      const Link* link = std::get_if<Link>(&it->second);
+      if (!link) {
+        ++it;
+        continue;
+      }
+      auto target = pass_through(graph, registry, *link, reported, diagnostics);
+      if (target) {
+        it->second = *target;
+        ++it;
+      } else {
+        it = copy.inputs.erase(it);
+      }
+    }
+    resolved.nodes.emplace(id, std::move(copy));
+  }
+  return resolved;
+}
+
 std::vector<Diagnostic> validate_graph(const Graph& graph, const Registry& registry) {
+  if (!has_bypassed_nodes(graph)) return validate_resolved(graph, registry);
+  std::vector<Diagnostic> out;
+  const Graph resolved = resolve_bypass(graph, registry, out);
+  // An input whose link was dropped would also be reported as missing: say it once.
+  for (auto& problem : validate_resolved(resolved, registry)) {
+    bool dropped = false;
+    for (const auto& [id, node] : graph.nodes) {
+      if (id != problem.node_id || node.bypass) continue;
+      for (const auto& [name, input] : node.inputs)
+        if (std::holds_alternative<Link>(input) && !resolved.nodes.at(id).inputs.count(name) &&
+            problem.path == input_path(id, name))
+          dropped = true;
+    }
+    if (!dropped) out.push_back(std::move(problem));
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<Diagnostic> validate_resolved(const Graph& graph, const Registry& registry) {
   std::vector<Diagnostic> out;
   for (const auto& [id, node] : graph.nodes) {
     const NodeSpec* spec = registry.find_node(node.type);
@@ -152,6 +246,8 @@ std::vector<Diagnostic> validate_graph(const Graph& graph, const Registry& regis
   find_cycles(graph, out);
   return out;
 }
+
+}  // namespace
 
 void require_valid(const Graph& graph, const Registry& registry, std::string_view source) {
   auto diagnostics = validate_graph(graph, registry);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -257,4 +258,74 @@ TEST_F(ExecutorTest, AGraphWithoutOutputNodesNeedsTargets) {
   RunOptions options;
   options.targets = {"1"};
   EXPECT_EQ(int_output(executor.run(graph, options), "1", "INT"), 0);
+}
+
+// Bypass: const(1)=5 -> add(2, mode minus, b=const(3)=1) -> sink(4). Bypassing 2 feeds its
+// first linked INT input (a) straight to the sink.
+class BypassTest : public ExecutorTest {
+ protected:
+  Graph graph(bool bypass_add, bool bypass_sink = false) {
+    json j = {{"format", "diffgraph/1"},
+              {"nodes",
+               {{"1", {{"type", "Const"}, {"inputs", {{"value", 5}}}}},
+                {"3", {{"type", "Const"}, {"inputs", {{"value", 1}}}}},
+                {"2", {{"type", "Add"}, {"inputs", {{"a", link_to("1", "INT")}, {"b", link_to("3", "INT")}, {"mode", "minus"}}}}},
+                {"4", {{"type", "Sink"}, {"inputs", {{"value", link_to("2", "INT")}}}}}}}};
+    if (bypass_add) j["nodes"]["2"]["bypass"] = true;
+    if (bypass_sink) j["nodes"]["4"]["bypass"] = true;
+    return graph_from(j);
+  }
+};
+
+TEST_F(BypassTest, ABypassedNodePassesItsFirstInputOfTheSameTypeThrough) {
+  EXPECT_EQ(int_output(executor.run(graph(false)), "4", "value"), 4);
+  RunResult result = executor.run(graph(true));
+  EXPECT_EQ(int_output(result, "4", "value"), 5);
+  EXPECT_EQ(nodes.runs.at("2"), 1);  // only the unbypassed run executed it
+  EXPECT_EQ(std::count(result.stats.executed.begin(), result.stats.executed.end(), "2"), 0);
+  EXPECT_TRUE(validate_graph(graph(true), registry).empty());
+}
+
+TEST_F(BypassTest, ChainsOfBypassedNodesResolveAndTheWorkflowKeepsTheFlag) {
+  // const(1) -> add(2, bypassed) -> fail(5, bypassed) -> sink(4)
+  Graph g = graph(true);
+  GraphNode pass;
+  pass.id = "5";
+  pass.type = "FailIfNegative";
+  pass.bypass = true;
+  pass.inputs["x"] = Link{"2", "INT"};
+  g.nodes["5"] = pass;
+  g.nodes["4"].inputs["value"] = Link{"5", "INT"};
+  std::vector<Diagnostic> problems;
+  Graph resolved = resolve_bypass(g, registry, problems);
+  EXPECT_TRUE(problems.empty());
+  EXPECT_FALSE(resolved.nodes.count("2"));
+  EXPECT_FALSE(resolved.nodes.count("5"));
+  EXPECT_EQ(std::get<Link>(resolved.nodes.at("4").inputs.at("value")), (Link{"1", "INT"}));
+  EXPECT_EQ(int_output(executor.run(g), "4", "value"), 5);
+}
+
+TEST_F(BypassTest, AnOutputWithNothingToPassThroughIsAValidationErrorNamingTheNode) {
+  Graph g = graph(false);
+  g.nodes["1"].bypass = true;  // Const has no inputs: its INT output has no source
+  auto problems = validate_graph(g, registry);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].node_id, "1");
+  EXPECT_NE(problems[0].message.find("bypassed node 1 (Const) cannot pass output 'INT' through"), std::string::npos)
+      << problems[0].message;
+  EXPECT_THROW(executor.run(g), GraphError);
+  EXPECT_TRUE(nodes.runs.empty());
+  // An unused output of a bypassed node is no problem.
+  g.nodes["2"].inputs.erase("a");
+  g.nodes["2"].inputs["a"] = Link{"3", "INT"};
+  EXPECT_TRUE(validate_graph(g, registry).empty());
+}
+
+TEST_F(BypassTest, ABypassedOutputNodeIsNotATarget) {
+  EXPECT_THROW(executor.run(graph(false, true)), GraphError);  // no output node left
+  RunOptions options;
+  options.targets = {"4"};
+  EXPECT_THROW(executor.run(graph(false, true), options), GraphError);
+  options.targets = {"2"};
+  EXPECT_EQ(int_output(executor.run(graph(false, true), options), "2", "INT"), 4);
 }

@@ -134,3 +134,21 @@ TEST(GraphJson, ParsesCommandLineLiterals) {
   EXPECT_EQ(parse_literal_text("a red fox"), Literal(std::string("a red fox")));
   EXPECT_EQ(parse_literal_text("\"123\""), Literal(std::string("123")));
 }
+
+TEST(GraphJson, BypassIsReadAndWrittenOnlyWhenSet) {
+  Graph graph = parse_graph(R"({"format": "diffgraph/1", "nodes": {
+      "1": {"type": "Const", "bypass": true}, "2": {"type": "Const", "bypass": false}}})");
+  EXPECT_TRUE(graph.nodes.at("1").bypass);
+  EXPECT_FALSE(graph.nodes.at("2").bypass);
+  const std::string saved = serialize_graph(graph);
+  EXPECT_EQ(parse_graph(saved), graph);
+  EXPECT_EQ(json::parse(saved).at("nodes").at("1").at("bypass"), true);
+  EXPECT_FALSE(json::parse(saved).at("nodes").at("2").contains("bypass"));
+  try {
+    parse_graph(R"({"format": "diffgraph/1", "nodes": {"1": {"type": "Const", "bypass": 1}}})");
+    FAIL() << "a non-boolean bypass must be refused";
+  } catch (const GraphError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u);
+    EXPECT_EQ(e.diagnostics()[0].path, "/nodes/1/bypass");
+  }
+}

@@ -93,7 +93,8 @@ class Executor {
   /// `cache_budget_bytes`: the most memory cached outputs may hold (least recently used go first).
   explicit Executor(const Registry& registry, std::size_t cache_budget_bytes = std::size_t{4} << 30);
 
-  /// Validates and runs `graph`. Throws GraphError when it is invalid, ExecutionError when a
+  /// Validates and runs `graph` (bypassed nodes resolved away first, see resolve_bypass).
+  /// Throws GraphError when it is invalid, ExecutionError when a
   /// node fails (everything finished before it stays cached), Cancelled when cancelled
   /// between nodes or inside a node's progress call.
   RunResult run(const Graph& graph, const RunOptions& options = {});

@@ -34,6 +34,9 @@ struct GraphNode {
   std::string id;    ///< stable, unique within the graph
   std::string type;  ///< a registered node type
   std::map<std::string, InputValue> inputs;
+  /// A bypassed node does not run: each of its outputs passes on the link of its first linked
+  /// input of the same type (resolve_bypass in validation.hpp). Saved as `"bypass": true`.
+  bool bypass = false;
   /// Editor state (position, size, colour, collapsed...): kept on load/save, ignored by the engine.
   nlohmann::json editor = nlohmann::json::object();
   bool operator==(const GraphNode&) const = default;

@@ -11,6 +11,7 @@ namespace diffgraph {
 /// An sRGB colour with alpha, used by the editor for pins and links.
 struct Color {
   std::uint8_t r = 160, g = 160, b = 160, a = 255;
+  bool operator==(const Color&) const = default;
 };
 
 /// A registered value type. Types are identified by name only; a plugin that defines a
