@@ -12,6 +12,7 @@ packages=(
   libutf8proc-dev zlib1g-dev libpng-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libimgui-dev libglfw3-dev libgl-dev xvfb xauth libgl1-mesa-dri   # editor and its window tests
+  fonts-dejavu-core                              # the editor's UI font (falls back to ImGui's own)
 )
 
 missing=()
