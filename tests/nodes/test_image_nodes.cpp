@@ -218,7 +218,7 @@ TEST_F(ImageNodesTest, RegistersEveryImageMaskAndLatentNode) {
   for (const char* type : {"LoadImage", "LoadImageMask", "SaveImage", "PreviewImage", "ImageScale", "ImageInvert",
                            "ImageToMask", "MaskToImage", "InvertMask", "GrowMask", "FeatherMask", "ThresholdMask",
                            "SolidMask", "MaskComposite", "EmptyLatentImage", "LatentUpscale", "SaveLatent",
-                           "LoadLatent", "SetLatentNoiseMask", "RandomNoise"})
+                           "LoadLatent", "SetLatentNoiseMask", "RandomNoise", "ShapesImage"})
     EXPECT_NE(registry_->find_node(type), nullptr) << type;
   const NodeSpec* load = registry_->find_node("LoadImage");
   ASSERT_EQ(load->outputs.size(), 2u);
@@ -735,4 +735,51 @@ TEST_F(ImageNodesTest, RandomNoiseKeepsAll64SeedBits) {
   // 2^64-1 arrives as -1 (two's complement) and comes out as the unsigned seed.
   EXPECT_EQ(seed_of("18446744073709551615")->seed(), std::numeric_limits<std::uint64_t>::max());
   EXPECT_EQ(seed_of("0")->seed(), 0u);
+}
+
+// --- ShapesImage ---------------------------------------------------------------------------------
+
+TEST_F(ImageNodesTest, ShapesImageDrawsTheCaptionWithItsCoverageAsMask) {
+  const json nodes = {{"s", {{"type", "ShapesImage"}, {"inputs", {{"caption", "a large red square in the center on a blue background"}}}}}};
+  RunResult result = run(nodes, {"s"});
+  const auto image = value_cast<ImageValue>(result.outputs.at("s").at("IMAGE"))->pixels();
+  const auto mask = value_cast<MaskValue>(result.outputs.at("s").at("MASK"))->mask();
+  ASSERT_EQ(image.sizes(), (std::vector<std::int64_t>{1, 64, 64, 3}));  // the default size
+  ASSERT_EQ(mask.sizes(), (std::vector<std::int64_t>{1, 64, 64}));
+  // The colours, exactly: blue in the corner, red in the middle.
+  EXPECT_TRUE(torch::allclose(image[0][0][0], torch::tensor({40.0f, 70.0f, 220.0f}) / 255.0f, 0, 1e-6));
+  EXPECT_TRUE(torch::allclose(image[0][32][32], torch::tensor({220.0f, 40.0f, 40.0f}) / 255.0f, 0, 1e-6));
+  EXPECT_EQ(mask[0][0][0].item<float>(), 0.0f);
+  EXPECT_EQ(mask[0][32][32].item<float>(), 1.0f);
+  // The large size's equal area: a circle of radius 0.21 of the side.
+  EXPECT_NEAR(mask.sum().item<double>() / (64.0 * 64.0), M_PI * 0.21 * 0.21, 0.002);
+  // The picture blends the two colours by the mask.
+  const auto red = torch::tensor({220.0f, 40.0f, 40.0f}) / 255.0f, blue = torch::tensor({40.0f, 70.0f, 220.0f}) / 255.0f;
+  const auto blended = blue + (red - blue) * mask.unsqueeze(-1);
+  EXPECT_LE((image - blended).abs().max().item<float>(), 0.5f / 255.0f + 1e-6f);
+}
+
+TEST_F(ImageNodesTest, ShapesImageSeedDrawsUnstatedAttributesReproducibly) {
+  auto mask_for = [&](const std::string& caption, std::int64_t seed, std::int64_t side) {
+    const json nodes = {{"s", {{"type", "ShapesImage"},
+                               {"inputs", {{"caption", caption}, {"seed", seed}, {"width", side}, {"height", side}}}}}};
+    return value_cast<MaskValue>(run(nodes, {"s"}).outputs.at("s").at("MASK"))->mask();
+  };
+  const std::string unstated = "a green cross on a white background";
+  EXPECT_TRUE(torch::equal(mask_for(unstated, 5, 48), mask_for(unstated, 5, 48)));
+  bool differs = false;
+  for (std::int64_t seed = 1; seed < 6 && !differs; ++seed)
+    differs = !torch::equal(mask_for(unstated, 0, 48), mask_for(unstated, seed, 48));
+  EXPECT_TRUE(differs) << "the seed draws size, position and jitter";
+  EXPECT_EQ(mask_for("a small black triangle at the top left on a yellow background", 0, 256).sizes(),
+            (std::vector<std::int64_t>{1, 256, 256}));
+}
+
+TEST_F(ImageNodesTest, ShapesImageRejectsBadCaptionsAndNonSquareSizes) {
+  ExecutionError error =
+      failure({{"s", {{"type", "ShapesImage"}, {"inputs", {{"caption", "a red dragon on a blue background"}}}}}}, {"s"});
+  EXPECT_EQ(error.node_type(), "ShapesImage");
+  EXPECT_NE(error.reason().find("\"dragon\""), std::string::npos) << error.reason();
+  error = failure({{"s", {{"type", "ShapesImage"}, {"inputs", {{"width", 64}, {"height", 32}}}}}}, {"s"});
+  EXPECT_NE(error.reason().find("square"), std::string::npos) << error.reason();
 }
