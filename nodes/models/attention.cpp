@@ -120,6 +120,18 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   return at::scaled_dot_product_attention(q * q_factor, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, causal);
 #endif
 #else
+  // The sliced path writes into preallocated outputs (out= ops), which autograd cannot
+  // differentiate. Training (grad mode on, inputs requiring grad) takes the plain composition.
+  if (at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) {
+    check_shapes(q, k, v, causal);
+    torch::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;
+    if (causal) {
+      const std::int64_t n = q.size(2);
+      scores = scores.masked_fill(at::ones({n, n}, q.options().dtype(at::kBool)).triu(1),
+                                  -std::numeric_limits<double>::infinity());
+    }
+    return at::matmul(at::softmax(scores, -1), v);
+  }
   return attention_sliced(q, k, v, scale, causal, attention_score_budget_bytes());
 #endif
 }

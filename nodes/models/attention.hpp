@@ -19,6 +19,8 @@ namespace diffgraph::models {
 /// (a 64×64 latent has 4096 tokens: the full 8-head score matrix of a batch-2 self-attention
 /// would take 1 GiB), and on the CPU both products run on oneDNN (see onednn_ops.hpp). Throws
 /// std::invalid_argument naming the offending shape when the inputs do not fit together.
+/// With grad mode on and inputs that require grad (training), the 1.13 path is the plain
+/// differentiable softmax(q·kᵀ)·v instead (its result is then contiguous [B,H,Nq,Dv]).
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
                         bool causal = false);
 

@@ -64,8 +64,14 @@ void normalise_attention_resolutions(std::vector<std::int64_t>& ds) {
 
 // ---- module-tree helpers -------------------------------------------------------------------
 
-// SiLU in place on a tensor the caller just created.
+// Training (tools/train) runs forward() with grad mode on; autograd cannot differentiate some
+// of the in-place and out= shortcuts below (they overwrite what the backward pass needs), so
+// with grad mode on they give way to the equivalent out-of-place ops.
+bool autograd_on() { return at::GradMode::is_enabled(); }
+
+// SiLU in place on a tensor the caller just created (out of place under autograd).
 torch::Tensor silu_inplace(torch::Tensor t) {
+  if (autograd_on()) return torch::silu(t);
   at::silu_(t);
   return t;
 }
@@ -458,8 +464,12 @@ torch::Tensor BasicTransformerBlockImpl::forward(torch::Tensor x, const torch::T
       onednn_linear(normed, ff_proj->weight.narrow(0, 0, inner), ff_proj->bias.narrow(0, 0, inner), &ff_value_packed);
   torch::Tensor gate = onednn_linear(normed, ff_proj->weight.narrow(0, inner, inner),
                                      ff_proj->bias.narrow(0, inner, inner), &ff_gate_packed);
-  at::gelu_(gate);
-  value.mul_(gate);
+  if (autograd_on()) {
+    value = value * torch::gelu(gate);
+  } else {
+    at::gelu_(gate);
+    value.mul_(gate);
+  }
   return onednn_linear(value, ff_out->weight, ff_out->bias, &ff_out_packed).add_(x);
 }
 
@@ -500,6 +510,7 @@ torch::Tensor SpatialTransformerImpl::forward(const torch::Tensor& x_in, const t
   tokens = onednn_linear(tokens, w_out, b_out, &proj_out_packed);
 
   // Back to NCHW, plus the residual, in one pass.
+  if (autograd_on()) return x + tokens.view({batch, height, width, channels}).permute({0, 3, 1, 2});
   torch::Tensor out = torch::empty_like(x);
   at::add_out(out, x, tokens.view({batch, height, width, channels}).permute({0, 3, 1, 2}));
   return out;

@@ -15,8 +15,9 @@
 // attn2,norm3,ff.net.0.proj,ff.net.2}, proj_out; attn: to_q, to_k, to_v, to_out.0.
 // So a module's parameter path is its checkpoint key and loading is a lookup.
 //
-// Callers run forward() under torch::InferenceMode (or at least torch::NoGradGuard): the model
-// is inference-only and several steps update activations in place.
+// Callers run forward() under torch::InferenceMode (or at least torch::NoGradGuard): several
+// steps update activations in place. With grad mode on (training, tools/train) forward() uses
+// out-of-place ops instead, so autograd can differentiate it.
 #pragma once
 
 #include <cstdint>

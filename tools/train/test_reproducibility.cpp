@@ -1,0 +1,117 @@
+// The trainer is reproducible: two tiny runs with the same seed give the same loss curve; a run
+// stopped mid-way (in stage 2) and resumed from its checkpoint continues that curve exactly; the
+// written model loads through the ordinary checkpoint loader with the config from its metadata.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "checkpoint.hpp"
+#include "safetensors.hpp"
+
+namespace fs = std::filesystem;
+namespace models = diffgraph::models;
+
+namespace {
+
+constexpr int kVaeSteps = 12, kDiffusionSteps = 14;
+
+struct TrainRun {
+  fs::path dir;
+  std::vector<std::string> losses;
+};
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("diffgraph-train-test-" + std::to_string(::getpid())) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::vector<std::string> read_lines(const fs::path& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+int train(const fs::path& dir, const std::string& extra) {
+  std::ostringstream command;
+  command << DIFFGRAPH_TRAIN_EXE << " --preset tiny --seed 7 --threads 2 --vae-steps " << kVaeSteps
+          << " --diffusion-steps " << kDiffusionSteps << " --vae-batch 4 --batch 4 --warmup 3 --heldout 16"
+          << " --grid-steps 2 --checkpoint-dir " << dir / "ckpt" << " --checkpoint-every 5"
+          << " --loss-log " << dir / "loss.txt" << " -o " << dir / "model.safetensors" << " --samples "
+          << dir / "grid.png" << " " << extra << " 2> " << dir / "stderr.txt";
+  return std::system(command.str().c_str());
+}
+
+TrainRun full_run(const std::string& name) {
+  TrainRun run{scratch(name), {}};
+  EXPECT_EQ(train(run.dir, ""), 0) << "see " << run.dir / "stderr.txt";
+  run.losses = read_lines(run.dir / "loss.txt");
+  return run;
+}
+
+}  // namespace
+
+TEST(TrainReproducibility, SameSeedSameLossCurveResumeContinuesItAndTheFileLoads) {
+  const TrainRun first = full_run("first");
+  const TrainRun second = full_run("second");
+  ASSERT_EQ(first.losses.size(), static_cast<std::size_t>(kVaeSteps + kDiffusionSteps));
+  EXPECT_EQ(first.losses, second.losses);
+  // The losses are real numbers that change from step to step.
+  EXPECT_NE(first.losses.front(), first.losses[1]);
+
+  // Stopped after 5 diffusion steps (a checkpoint at step 5 of stage 2 only exists because of
+  // the stop), then resumed: the concatenated curve is the uninterrupted one.
+  const fs::path dir = scratch("resumed");
+  ASSERT_EQ(train(dir, "--stop-after " + std::to_string(kVaeSteps + 5)), 0) << "see " << dir / "stderr.txt";
+  EXPECT_FALSE(fs::exists(dir / "model.safetensors"));
+  ASSERT_EQ(read_lines(dir / "loss.txt").size(), static_cast<std::size_t>(kVaeSteps + 5));
+  ASSERT_EQ(train(dir, "--resume"), 0) << "see " << dir / "stderr.txt";
+  EXPECT_EQ(read_lines(dir / "loss.txt"), first.losses);
+
+  // The same weights in both files (fp16 storage), loaded through the checkpoint code path.
+  const fs::path model = first.dir / "model.safetensors";
+  const auto a = models::SafetensorsFile::open(model);
+  const auto b = models::SafetensorsFile::open(dir / "model.safetensors");
+  ASSERT_EQ(a.tensors().size(), b.tensors().size());
+  for (const auto& info : a.tensors()) {
+    ASSERT_NE(b.find(info.name), nullptr) << info.name;
+    EXPECT_EQ(info.dtype, models::Dtype::F16) << info.name;
+  }
+
+  const models::CheckpointInfo info = models::inspect_checkpoint(model);
+  ASSERT_TRUE(info.text_encoder && info.unet && info.vae);
+  EXPECT_EQ(info.architecture, "sd1");
+  EXPECT_EQ(info.unet->prefix, "model.diffusion_model.");
+  EXPECT_EQ(info.vae->prefix, "first_stage_model.");
+  EXPECT_EQ(info.text_encoder->prefix, "cond_stage_model.transformer.text_model.");
+  const auto metadata = nlohmann::json::parse(a.metadata().at("diffgraph.config"));
+  EXPECT_EQ(info.unet->config, models::UNetConfig::from_json(metadata.at("unet")));
+  EXPECT_EQ(info.vae->config.norm_groups, metadata.at("vae").at("norm_groups").get<std::int64_t>());
+  EXPECT_NE(info.vae->config.scale_factor, 0.18215);  // measured from the data, not SD's
+  EXPECT_EQ(info.text_encoder->config.width, metadata.at("text_encoder").at("hidden_size").get<std::int64_t>());
+
+  c10::InferenceMode inference;
+  auto clip = models::load_clip_text(info);
+  auto vae = models::load_vae(info);
+  auto unet = models::load_unet(info);
+  const auto ids = torch::full({1, 77}, 49407, torch::kLong);
+  const auto context = clip->forward(ids).last_hidden_state;
+  const auto latent = unet->forward(torch::zeros({1, 4, 8, 8}), torch::tensor({500}), context);
+  EXPECT_EQ(latent.sizes(), (std::vector<std::int64_t>{1, 4, 8, 8}));
+  EXPECT_TRUE(torch::isfinite(latent).all().item<bool>());
+  const auto image = vae->decode(latent);
+  EXPECT_EQ(image.sizes(), (std::vector<std::int64_t>{1, 3, 64, 64}));
+  EXPECT_TRUE(fs::exists(first.dir / "grid.png"));
+  fs::remove_all(first.dir.parent_path());
+}

@@ -1,0 +1,115 @@
+// trainer.hpp — trains the embedded default model (issue #6): a small Stable-Diffusion-1-layout
+// latent diffusion model (KL-VAE, CLIP text encoder, U-Net with cross-attention) on procedurally
+// drawn pictures of coloured shapes (diffgraph::shapes), and writes it as one single-file SD1
+// checkpoint whose metadata carries the model config.
+//
+// Stage 1 trains the VAE alone (L1 + L2 reconstruction, a small KL term) and then measures the
+// latent scale factor (1 / std of the latents) on fresh pictures. Stage 2 freezes the VAE and
+// trains the text encoder and the U-Net jointly: epsilon prediction on the SD1 noise schedule,
+// captions dropped to the empty prompt with some probability (for classifier-free guidance),
+// AdamW, an exponential moving average of the text encoder and U-Net weights (the average is what
+// gets exported).
+//
+// Reproducible: every random draw comes from two generators seeded by `seed` (the scenes and
+// caption dropout from a std::mt19937_64, the weights' initialisation, the diffusion noise,
+// timesteps and posterior samples from a torch CPU generator). With a fixed thread count the
+// same seed and step counts give the same loss curve, and a run resumed from a checkpoint
+// continues it exactly (the checkpoint holds the weights, the optimizer states, both generators,
+// the stage and step).
+//
+// This header is torch-free so the command-line front end compiles quickly.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace diffgraph::train {
+
+/// Model sizes. `default_model()` is the shipped model; `tiny_model()` trains in seconds (tests).
+struct ModelSizes {
+  // VAE (CompVis AutoencoderKL layout): 64×64 RGB → (64 / 2^(levels−1))² × 4 latent.
+  std::int64_t vae_ch = 16;
+  std::vector<std::int64_t> vae_ch_mult{1, 2, 4, 4};
+  std::int64_t vae_res_blocks = 1;
+  std::int64_t vae_norm_groups = 4;   ///< ≥ 4 channels per group: one channel per group erases colour
+  // CLIP text encoder (Hugging Face CLIPTextModel layout, real 49408-token vocabulary).
+  std::int64_t clip_width = 64;
+  std::int64_t clip_layers = 3;
+  std::int64_t clip_heads = 4;
+  // U-Net (CompVis openaimodel layout, SD1 flavour: conv projections, fixed head count).
+  std::int64_t unet_channels = 64;
+  std::vector<std::int64_t> unet_channel_mult{1, 2, 2};
+  std::vector<std::int64_t> unet_attention_resolutions{2, 4};
+  std::int64_t unet_res_blocks = 2;
+  std::int64_t unet_heads = 4;
+  std::int64_t unet_norm_groups = 16;
+
+  static ModelSizes default_model();
+  static ModelSizes tiny_model();
+};
+
+/// Everything a training run needs.
+struct TrainOptions {
+  std::uint64_t seed = 1;
+  ModelSizes sizes;
+  int image_size = 64;
+
+  std::int64_t vae_steps = 1100;
+  std::int64_t vae_batch = 16;
+  double vae_lr = 1e-3;
+  double vae_kl_weight = 1e-5;  ///< weight of the per-element KL term against L1 + L2
+
+  std::int64_t diffusion_steps = 900;
+  std::int64_t diffusion_batch = 64;
+  double unet_lr = 8e-4;
+  std::int64_t warmup_steps = 200;   ///< linear learning-rate warm-up of each stage
+  double caption_dropout = 0.1;      ///< probability of training on the empty prompt
+  double ema_decay = 0.995;          ///< 0 disables the average (the raw weights are exported)
+  double min_snr_gamma = 5.0;        ///< Min-SNR loss weighting (0 = plain MSE)
+  /// Multi-resolution ("pyramid") training noise: white noise plus the same noise drawn at half,
+  /// quarter, … resolution (down to 1×1) and upsampled, level i weighted discount^i, rescaled to
+  /// unit variance per element. An 8×8 latent leaks its coarse structure through white noise
+  /// even at t = 999 (ᾱ = 0.0047 against a noise mean with std 1/8), so with white noise the
+  /// model reads the background colour and the shape's position off the noise instead of the
+  /// prompt, and at inference the random initial noise picks them. 0 = white noise.
+  double multires_noise = 0.8;
+  double weight_decay = 0.01;
+  double grad_clip = 1.0;
+
+  int threads = 0;  ///< 0 = every core
+
+  std::filesystem::path output = "models/diffgraph-shapes.safetensors";
+  std::filesystem::path samples_png = "docs/shapes-samples.png";  ///< empty: no grid
+  std::filesystem::path checkpoint_dir;  ///< empty: no checkpoints
+  std::int64_t checkpoint_every = 200;   ///< steps (either stage) between checkpoints
+  bool resume = false;                   ///< continue from checkpoint_dir's checkpoint
+  /// Stop (after writing a checkpoint) once this many steps of both stages together are done,
+  /// without exporting: simulates an interrupted run. 0 = run to the end.
+  std::int64_t stop_after = 0;
+  std::filesystem::path loss_log;  ///< when set: one "stage step loss" line per step (appended)
+  /// When set: take the VAE from this single-file checkpoint (first_stage_model.*) instead of
+  /// training it; stage 1 only measures the PSNR and the latent scale.
+  std::filesystem::path vae_from;
+  std::int64_t heldout_images = 256;   ///< pictures for the VAE PSNR and the scale factor
+  std::vector<double> grid_cfg_scales{1.0, 3.0, 5.0, 8.0};
+  std::int64_t grid_steps = 20;
+};
+
+/// What a finished run reports.
+struct TrainResult {
+  bool finished = false;  ///< false when stopped early by stop_after
+  double vae_psnr_db = 0;
+  double latent_scale = 0;
+  double final_vae_loss = 0;        ///< smoothed, last step of stage 1
+  double final_diffusion_loss = 0;  ///< smoothed, last step of stage 2
+  double seconds = 0;
+  std::uintmax_t output_bytes = 0;
+};
+
+/// Runs (or resumes) the training described by `options`. Progress goes to stderr. Throws
+/// std::runtime_error / std::invalid_argument with a message naming the file or option at fault.
+TrainResult run_training(const TrainOptions& options);
+
+}  // namespace diffgraph::train
