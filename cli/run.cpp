@@ -14,7 +14,7 @@
 
 #include "commands.hpp"
 #include "progress.hpp"
-#include "workflow_file.hpp"
+#include <diffgraph/workflow_file.hpp>
 
 namespace diffgraph::cli {
 

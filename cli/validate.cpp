@@ -5,7 +5,7 @@
 #include <diffgraph/validation.hpp>
 
 #include "commands.hpp"
-#include "workflow_file.hpp"
+#include <diffgraph/workflow_file.hpp>
 
 namespace diffgraph::cli {
 

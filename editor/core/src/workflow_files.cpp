@@ -1,9 +1,10 @@
 // Files around the document: PNG workflows, recent files, backups of unsaved changes.
 #include "diffgraph/editor/workflow_files.hpp"
 
+#include <diffgraph/workflow_file.hpp>
+
 #include <signal.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -24,68 +25,6 @@ namespace diffgraph::editor {
 using nlohmann::json;
 
 namespace {
-
-constexpr std::array<unsigned char, 8> kPngSignature = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-constexpr std::string_view kWorkflowKeyword = "workflow";
-constexpr std::size_t kMaxWorkflowBytes = std::size_t{64} << 20;
-
-[[noreturn]] void bad_png(std::string_view source, std::string message) {
-  throw GraphError(std::string(source), {Diagnostic{"", "", std::move(message)}});
-}
-
-std::uint32_t big_endian32(const std::byte* p) {
-  return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) | std::uint32_t(p[3]);
-}
-
-std::string inflate_chunk(std::span<const std::byte> data, std::string_view source, const std::string& chunk) {
-  z_stream stream{};
-  if (inflateInit(&stream) != Z_OK) bad_png(source, "zlib cannot start to read the " + chunk + " chunk");
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(data.data()));
-  stream.avail_in = static_cast<uInt>(data.size());
-  std::string out;
-  std::array<char, 16384> buffer;
-  int status = Z_OK;
-  while (status == Z_OK) {
-    stream.next_out = reinterpret_cast<Bytef*>(buffer.data());
-    stream.avail_out = static_cast<uInt>(buffer.size());
-    status = inflate(&stream, Z_NO_FLUSH);
-    if (status != Z_OK && status != Z_STREAM_END) break;
-    out.append(buffer.data(), buffer.size() - stream.avail_out);
-    if (out.size() > kMaxWorkflowBytes) {
-      inflateEnd(&stream);
-      bad_png(source, "the " + chunk + " chunk expands to more than 64 MiB");
-    }
-  }
-  inflateEnd(&stream);
-  if (status != Z_STREAM_END) bad_png(source, "the compressed " + chunk + " chunk is corrupt");
-  return out;
-}
-
-// The workflow in a text chunk, or nullopt when the chunk has another keyword.
-std::optional<std::string> workflow_text_in(std::string_view type, std::span<const std::byte> data, std::string_view source) {
-  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
-  const std::size_t keyword_end = text.find('\0');
-  if (keyword_end == std::string_view::npos) bad_png(source, "a " + std::string(type) + " chunk has no keyword terminator");
-  if (text.substr(0, keyword_end) != kWorkflowKeyword) return std::nullopt;
-  const std::string chunk = std::string(type) + " \"workflow\"";
-  std::size_t pos = keyword_end + 1;
-  if (type == "tEXt") return std::string(text.substr(pos));
-  if (type == "zTXt") {
-    if (pos >= text.size() || text[pos] != 0) bad_png(source, "the " + chunk + " chunk uses an unknown compression method");
-    return inflate_chunk(data.subspan(pos + 1), source, chunk);
-  }
-  // iTXt: compression flag, method, language tag '\0', translated keyword '\0', UTF-8 text.
-  if (pos + 2 > text.size()) bad_png(source, "the " + chunk + " chunk is truncated");
-  const bool compressed = text[pos] != 0;
-  pos += 2;
-  for (int field = 0; field < 2; ++field) {
-    const std::size_t end = text.find('\0', pos);
-    if (end == std::string_view::npos) bad_png(source, "the " + chunk + " chunk is truncated");
-    pos = end + 1;
-  }
-  if (compressed) return inflate_chunk(data.subspan(pos), source, chunk);
-  return std::string(text.substr(pos));
-}
 
 std::string read_bytes(const std::filesystem::path& path) {
   std::error_code ec;
@@ -123,31 +62,6 @@ std::filesystem::path config_dir() {
   if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "diffgraph";
   if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".config" / "diffgraph";
   return std::filesystem::temp_directory_path() / "diffgraph-config";
-}
-
-bool is_png(std::span<const std::byte> bytes) {
-  return bytes.size() >= kPngSignature.size() && std::memcmp(bytes.data(), kPngSignature.data(), kPngSignature.size()) == 0;
-}
-
-std::string png_workflow_text(std::span<const std::byte> png, std::string_view source) {
-  if (!is_png(png)) bad_png(source, "not a PNG file (bad signature)");
-  std::size_t offset = kPngSignature.size();
-  while (offset < png.size()) {
-    if (png.size() - offset < 12) bad_png(source, "truncated PNG: incomplete chunk at byte " + std::to_string(offset));
-    const std::uint32_t length = big_endian32(png.data() + offset);
-    const std::string type(reinterpret_cast<const char*>(png.data() + offset + 4), 4);
-    const std::string where = "chunk " + type + " at byte " + std::to_string(offset);
-    if (length > 0x7fffffffu || png.size() - offset - 12 < length)
-      bad_png(source, "truncated PNG: " + where + " runs past the end of the file");
-    const auto type_and_data = png.subspan(offset + 4, 4 + std::size_t{length});
-    const auto crc = ::crc32(0L, reinterpret_cast<const Bytef*>(type_and_data.data()), static_cast<uInt>(type_and_data.size()));
-    if (crc != big_endian32(png.data() + offset + 8 + length)) bad_png(source, "corrupt PNG: CRC mismatch in " + where);
-    if (type == "tEXt" || type == "zTXt" || type == "iTXt")
-      if (auto text = workflow_text_in(type, type_and_data.subspan(4), source)) return std::move(*text);
-    if (type == "IEND") break;
-    offset += 12 + std::size_t{length};
-  }
-  bad_png(source, "the PNG holds no workflow (no text chunk with the keyword \"workflow\")");
 }
 
 Graph read_workflow_file(const std::filesystem::path& path) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <diffgraph/graph.hpp>
+#include <diffgraph/workflow_file.hpp>
 
 namespace diffgraph::editor {
 
@@ -22,13 +23,10 @@ class Document;
 /// (not created here).
 std::filesystem::path config_dir();
 
-/// True when `bytes` start with the PNG signature.
-bool is_png(std::span<const std::byte> bytes);
-
-/// The text of the first tEXt, zTXt or iTXt chunk with the keyword "workflow" (where
-/// SaveImage stores the workflow). Throws GraphError naming `source` when the PNG is truncated,
-/// corrupt (CRC) or holds no workflow.
-std::string png_workflow_text(std::span<const std::byte> png, std::string_view source);
+/// The engine's PNG workflow reading (diffgraph/workflow_file.hpp): `is_png(bytes)` and
+/// `png_workflow_text(png, source)`, the text of the "workflow" text chunk SaveImage writes.
+using diffgraph::is_png;
+using diffgraph::png_workflow_text;
 
 /// Reads a workflow file: `diffgraph/1` JSON, or a PNG (recognised by its signature) carrying
 /// one. Throws Error when the file cannot be read, GraphError when it holds no valid workflow.

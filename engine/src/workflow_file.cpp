@@ -2,8 +2,8 @@
 //
 // PNG layout: an 8-byte signature, then chunks of [4-byte big-endian length][4-byte type]
 // [data][4-byte CRC-32 of type+data], ending with IEND. Only the chunk framing and the three
-// text chunk kinds are read here, so the CLI needs no image library.
-#include "workflow_file.hpp"
+// text chunk kinds are read here, so the engine needs no image library.
+#include "diffgraph/workflow_file.hpp"
 
 #include <array>
 #include <cerrno>
@@ -19,7 +19,7 @@
 
 #include <diffgraph/errors.hpp>
 
-namespace diffgraph::cli {
+namespace diffgraph {
 
 namespace {
 
@@ -147,4 +147,4 @@ Graph load_workflow_file(const std::filesystem::path& path) {
   return parse_graph(std::string_view(bytes.data(), bytes.size()), path.string());
 }
 
-}  // namespace diffgraph::cli
+}  // namespace diffgraph

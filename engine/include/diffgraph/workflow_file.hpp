@@ -11,7 +11,7 @@
 
 #include <diffgraph/graph.hpp>
 
-namespace diffgraph::cli {
+namespace diffgraph {
 
 /// The PNG text-chunk keyword under which diffgraph stores a workflow.
 inline constexpr std::string_view kPngWorkflowKeyword = "workflow";
@@ -28,4 +28,4 @@ std::string png_workflow_text(std::span<const std::byte> png, std::string_view s
 /// std::runtime_error when the file cannot be read, GraphError when it holds no valid workflow.
 Graph load_workflow_file(const std::filesystem::path& path);
 
-}  // namespace diffgraph::cli
+}  // namespace diffgraph
