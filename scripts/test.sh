@@ -16,13 +16,13 @@ echo "== tests (ctest)"
 
 echo "== engine tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDIFFGRAPH_SANITIZE=ON \
-  -DDIFFGRAPH_WITH_TORCH=OFF -DDIFFGRAPH_BUILD_BENCH=OFF -DDIFFGRAPH_BUILD_CLI=OFF >/dev/null
+  -DDIFFGRAPH_WITH_TORCH=OFF -DDIFFGRAPH_BUILD_BENCH=OFF -DDIFFGRAPH_BUILD_CLI=OFF -DDIFFGRAPH_BUILD_EDITOR=OFF >/dev/null
 cmake --build build-asan -j"$jobs" --target engine_tests test_safetensors
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs" -R 'engine|safetensors')
 
 echo "== fuzzing (${fuzz_seconds}s per target)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDIFFGRAPH_FUZZ=ON \
-  -DDIFFGRAPH_WITH_TORCH=OFF -DDIFFGRAPH_BUILD_TESTS=OFF -DDIFFGRAPH_BUILD_BENCH=OFF -DDIFFGRAPH_BUILD_CLI=OFF >/dev/null
+  -DDIFFGRAPH_WITH_TORCH=OFF -DDIFFGRAPH_BUILD_TESTS=OFF -DDIFFGRAPH_BUILD_BENCH=OFF -DDIFFGRAPH_BUILD_CLI=OFF -DDIFFGRAPH_BUILD_EDITOR=OFF >/dev/null
 cmake --build build-fuzz -j"$jobs"
 for target in fuzz_graph_json:graphs fuzz_safetensors:tests/fuzz/corpus/safetensors; do
   name=${target%%:*}
