@@ -100,24 +100,10 @@ void apply_set(Graph& graph, const Registry& registry, const std::string& assign
   node->inputs[input] = std::move(value);
 }
 
-std::vector<std::filesystem::path> model_folders(const std::vector<std::string>& from_options) {
-  std::vector<std::filesystem::path> dirs(from_options.begin(), from_options.end());
-  if (const char* env = std::getenv("DIFFGRAPH_MODELS")) {
-    std::string_view rest(env);
-    while (!rest.empty()) {
-      const auto colon = rest.find(':');
-      if (colon != 0) dirs.emplace_back(rest.substr(0, colon));
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-    }
-  }
-  dirs.emplace_back("models");
-  return dirs;
-}
-
 Environment make_environment(const RunCommandOptions& options) {
   Environment environment;
   environment.output_dir = options.output_dir;
-  environment.model_dirs = model_folders(options.model_dirs);
+  environment.model_dirs = model_search_path({options.model_dirs.begin(), options.model_dirs.end()});
   environment.settings["device"] = options.device;
   environment.settings["dtype"] = options.dtype;
   environment.threads = options.threads;

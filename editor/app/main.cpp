@@ -50,21 +50,6 @@ struct Options {
   bool no_restore = false;
 };
 
-// Model folders as `diffgraph run` searches them: --models, DIFFGRAPH_MODELS, ./models.
-std::vector<fs::path> model_folders(const std::vector<std::string>& from_options) {
-  std::vector<fs::path> dirs(from_options.begin(), from_options.end());
-  if (const char* env = std::getenv("DIFFGRAPH_MODELS")) {
-    std::string_view rest(env);
-    while (!rest.empty()) {
-      const auto colon = rest.find(':');
-      if (colon != 0) dirs.emplace_back(rest.substr(0, colon));
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-    }
-  }
-  dirs.emplace_back("models");
-  return dirs;
-}
-
 bool parse_size(const std::string& text, int& width, int& height) {
   return std::sscanf(text.c_str(), "%dx%d", &width, &height) == 2 && width >= 320 && height >= 240;
 }
@@ -125,7 +110,7 @@ int main(int argc, char** argv) {
       if (!plugin.loaded) std::fprintf(stderr, "warning: plugin %s was not loaded: %s\n", plugin.path.c_str(), plugin.error.c_str());
     RunSessionOptions session_options;
     session_options.environment.output_dir = options.output_dir;
-    session_options.environment.model_dirs = model_folders(options.model_dirs);
+    session_options.environment.model_dirs = model_search_path({options.model_dirs.begin(), options.model_dirs.end()});
     session_options.environment.settings["device"] = "cpu";
     session_options.environment.settings["dtype"] = "fp32";
     RunSession session(plugins.registry(), session_options);
