@@ -241,17 +241,7 @@ std::string IdAllocator::next() { return std::to_string(next_++); }
 
 // ==================================================================== wiring internals
 
-std::optional<Link> Document::Impl::resolve(const OutputPin& pin) const {
-  OutputPin at = pin;
-  std::set<std::string> seen;
-  while (at.is_reroute()) {
-    auto it = state.reroutes.find(at.item);
-    if (it == state.reroutes.end() || !it->second.from || !seen.insert(at.item).second) return std::nullopt;
-    at = *it->second.from;
-  }
-  if (!state.nodes.count(at.item)) return std::nullopt;
-  return Link{at.item, at.output};
-}
+std::optional<Link> Document::Impl::resolve(const OutputPin& pin) const { return resolve_in(state, pin); }
 
 std::string Document::Impl::output_type(const OutputPin& pin) const {
   if (pin.is_reroute()) {

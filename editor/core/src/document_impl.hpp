@@ -144,5 +144,8 @@ nlohmann::json coordinate_json(float value);
 /// "#rrggbb", or "#rrggbbaa" when not opaque; parse_color accepts both.
 std::string color_text(const Color& color);
 std::optional<Color> parse_color(const nlohmann::json& value);
+/// The node output an output pin stands for, following reroutes; nullopt when the chain is
+/// broken, loops or ends at a missing node.
+std::optional<Link> resolve_in(const DocumentState& state, OutputPin at);
 
 }  // namespace diffgraph::editor

@@ -72,16 +72,6 @@ json pin_json(const OutputPin& pin) {
   return json{{"node", pin.item}, {"output", pin.output}};
 }
 
-std::optional<Link> resolve_in(const DocumentState& state, OutputPin at) {
-  std::set<std::string> seen;
-  while (at.is_reroute()) {
-    auto it = state.reroutes.find(at.item);
-    if (it == state.reroutes.end() || !it->second.from || !seen.insert(at.item).second) return std::nullopt;
-    at = *it->second.from;
-  }
-  if (!state.nodes.count(at.item)) return std::nullopt;
-  return Link{at.item, at.output};
-}
 
 DocNode node_from_graph(const GraphNode& in, bool& placed) {
   DocNode out;
@@ -146,6 +136,17 @@ void place_unplaced(DocumentState& state, const std::set<std::string>& unplaced)
 }
 
 }  // namespace
+
+std::optional<Link> resolve_in(const DocumentState& state, OutputPin at) {
+  std::set<std::string> seen;
+  while (at.is_reroute()) {
+    auto it = state.reroutes.find(at.item);
+    if (it == state.reroutes.end() || !it->second.from || !seen.insert(at.item).second) return std::nullopt;
+    at = *it->second.from;
+  }
+  if (!state.nodes.count(at.item)) return std::nullopt;
+  return Link{at.item, at.output};
+}
 
 json coordinate_json(float value) {
   const double v = value;
