@@ -510,15 +510,14 @@ class Training {
     torch::Tensor noise = at::randn(latents.sizes(), gen_, latents.options());
     if (o_.multires_noise <= 0) return noise;
     const std::int64_t b = latents.size(0), c = latents.size(1), h = latents.size(2), w = latents.size(3);
-    double weight = 1.0, variance = 1.0;
+    double weight = 1.0;
     for (std::int64_t factor = 2; h / factor >= 1 && w / factor >= 1; factor *= 2) {
       weight *= o_.multires_noise;
-      variance += weight * weight;
       const torch::Tensor coarse = at::randn({b, c, h / factor, w / factor}, gen_, latents.options());
       noise = noise + weight * torch::upsample_nearest2d(coarse, {h, w});
       if (h / factor == 1 || w / factor == 1) break;
     }
-    return noise / std::sqrt(variance);
+    return noise;
   }
 
   void update_ema(const std::vector<torch::Tensor>& params) {
