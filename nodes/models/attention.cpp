@@ -38,6 +38,32 @@ void check_shapes(const torch::Tensor& q, const torch::Tensor& k, const torch::T
 // overheads.
 constexpr std::int64_t kCacheFriendlySliceBytes = std::int64_t{16} << 20;
 
+// Up to this many bytes of scores (all batch rows and heads together), attention is one batched
+// product instead of the per-head, per-slice loop. That loop issues about fifteen ops per head;
+// when each head's work is tiny — the embedded model's 64-token latent, CLIP's 77 tokens — their
+// dispatch and thread fork/join cost more than the arithmetic.
+#if TORCH_VERSION_MAJOR < 2
+constexpr std::int64_t kBatchedScoreBytes = std::int64_t{2} << 20;
+
+// softmax(scale·q·kᵀ)·v over every batch row and head at once (contiguous [B,H,Nq,Dv] result).
+torch::Tensor attention_batched(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
+                                bool causal) {
+  torch::Tensor scores = at::matmul(q, k.transpose(-2, -1));
+  torch::Tensor mask;
+  if (causal) mask = at::ones({q.size(2), k.size(2)}, q.options().dtype(at::kBool)).triu(1);
+  const double minus_inf = -std::numeric_limits<double>::infinity();
+  if (at::GradMode::is_enabled()) {
+    scores = scores * scale;
+    if (causal) scores = scores.masked_fill(mask, minus_inf);
+    return at::matmul(at::softmax(scores, -1), v);
+  }
+  scores.mul_(scale);
+  if (causal) scores.masked_fill_(mask, minus_inf);
+  at::_softmax_out(scores, scores, -1, false);
+  return at::matmul(scores, v);
+}
+#endif
+
 }  // namespace
 
 std::int64_t attention_score_budget_bytes() { return std::int64_t{256} << 20; }
@@ -120,18 +146,14 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   return at::scaled_dot_product_attention(q * q_factor, k, v, /*attn_mask=*/{}, /*dropout_p=*/0.0, causal);
 #endif
 #else
-  // The sliced path writes into preallocated outputs (out= ops), which autograd cannot
-  // differentiate. Training (grad mode on, inputs requiring grad) takes the plain composition.
-  if (at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) {
-    check_shapes(q, k, v, causal);
-    torch::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;
-    if (causal) {
-      const std::int64_t n = q.size(2);
-      scores = scores.masked_fill(at::ones({n, n}, q.options().dtype(at::kBool)).triu(1),
-                                  -std::numeric_limits<double>::infinity());
-    }
-    return at::matmul(at::softmax(scores, -1), v);
-  }
+  check_shapes(q, k, v, causal);
+  // Training (grad mode on, inputs requiring grad) needs the out-of-place composition: the
+  // sliced path writes into preallocated outputs (out= ops), which autograd cannot differentiate.
+  const bool differentiable =
+      at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  const std::int64_t score_bytes =
+      q.size(0) * q.size(1) * q.size(2) * k.size(2) * static_cast<std::int64_t>(q.element_size());
+  if (differentiable || score_bytes <= kBatchedScoreBytes) return attention_batched(q, k, v, scale, causal);
   return attention_sliced(q, k, v, scale, causal, attention_score_budget_bytes());
 #endif
 }

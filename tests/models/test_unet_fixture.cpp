@@ -208,6 +208,18 @@ TEST(Attention, ReadsStridedHeadsInPlace) {
   EXPECT_EQ(merged.sizes(), (std::vector<std::int64_t>{2, 40, 24}));
 }
 
+TEST(Attention, LargeProblemsTakeTheSlicedPathWithTheSameResult) {
+  torch::manual_seed(10);
+  torch::InferenceMode inference;
+  // 2 × 2 × 800 × 900 scores = 5.8 MB: above the batched path's 2 MiB, so attention() slices per
+  // head; a small problem takes the batched product. Both must match the reference.
+  const auto q = torch::randn({2, 2, 800, 8}), k = torch::randn({2, 2, 900, 8}), v = torch::randn({2, 2, 900, 6});
+  EXPECT_LE(max_abs_diff(dm::attention(q, k, v, 0.3), naive_attention(q, k, v, 0.3, false)), 1e-5);
+  const auto small_q = q.narrow(2, 0, 20), small_k = k.narrow(2, 0, 30), small_v = v.narrow(2, 0, 30);
+  EXPECT_LE(max_abs_diff(dm::attention(small_q, small_k, small_v, 0.3), naive_attention(small_q, small_k, small_v, 0.3, false)),
+            1e-5);
+}
+
 TEST(Attention, RejectsMismatchedShapes) {
   const auto q = torch::randn({1, 2, 5, 4});
   EXPECT_THROW(dm::attention(q, torch::randn({1, 2, 5, 3}), torch::randn({1, 2, 5, 4}), 1.0), std::invalid_argument);
