@@ -46,13 +46,14 @@ constexpr std::int64_t kCacheFriendlySliceBytes = std::int64_t{16} << 20;
 constexpr std::int64_t kBatchedScoreBytes = std::int64_t{2} << 20;
 
 // softmax(scale·q·kᵀ)·v over every batch row and head at once (contiguous [B,H,Nq,Dv] result).
+// `differentiable`: out-of-place ops only, so autograd can run backward through it.
 torch::Tensor attention_batched(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, double scale,
-                                bool causal) {
+                                bool causal, bool differentiable) {
   torch::Tensor scores = at::matmul(q, k.transpose(-2, -1));
   torch::Tensor mask;
   if (causal) mask = at::ones({q.size(2), k.size(2)}, q.options().dtype(at::kBool)).triu(1);
   const double minus_inf = -std::numeric_limits<double>::infinity();
-  if (at::GradMode::is_enabled()) {
+  if (differentiable) {
     scores = scores * scale;
     if (causal) scores = scores.masked_fill(mask, minus_inf);
     return at::matmul(at::softmax(scores, -1), v);
@@ -153,7 +154,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
       at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
   const std::int64_t score_bytes =
       q.size(0) * q.size(1) * q.size(2) * k.size(2) * static_cast<std::int64_t>(q.element_size());
-  if (differentiable || score_bytes <= kBatchedScoreBytes) return attention_batched(q, k, v, scale, causal);
+  if (differentiable || score_bytes <= kBatchedScoreBytes) return attention_batched(q, k, v, scale, causal, differentiable);
   return attention_sliced(q, k, v, scale, causal, attention_score_budget_bytes());
 #endif
 }
