@@ -4,6 +4,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Config.h>
+#include <ATen/core/grad_mode.h>
 
 namespace diffgraph::models {
 
@@ -18,7 +19,7 @@ bool onednn_usable(const torch::Tensor& x) {
 }
 
 torch::Tensor OneDnnWeightCache::get(const torch::Tensor& weight, std::int64_t stride, std::int64_t padding) {
-  if (!onednn_usable(weight)) return {};
+  if (!onednn_usable(weight) || (weight.requires_grad() && at::GradMode::is_enabled())) return {};
   const std::int64_t version = weight.is_inference() ? 0 : static_cast<std::int64_t>(weight._version());
   std::lock_guard<std::mutex> lock(mutex_);
   if (!enabled_) return {};
@@ -42,6 +43,11 @@ void OneDnnWeightCache::set_enabled(bool enabled) {
   }
 }
 
+bool OneDnnWeightCache::holds_packed() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return packed_.defined();
+}
+
 void OneDnnWeightCache::clear() {
   std::lock_guard<std::mutex> lock(mutex_);
   packed_ = torch::Tensor();
@@ -58,7 +64,7 @@ torch::Tensor onednn_linear(const torch::Tensor& x, const torch::Tensor& weight,
   const std::int64_t count = rows.size(0);
   // Rows as pixels of a channels-last image: pixel t's channels are row t.
   const torch::Tensor image = rows.as_strided({1, in, 1, count}, {count * in, 1, count * in, in});
-  torch::Tensor filter = cache ? cache->get(weight, 1, 0) : torch::Tensor();
+  torch::Tensor filter = cache && count <= kPackedLinearMaxRows ? cache->get(weight, 1, 0) : torch::Tensor();
   if (!filter.defined()) filter = (weight.dim() == 4 ? weight : weight.view({out, in, 1, 1})).contiguous();
   const torch::Tensor result =
       at::mkldnn_convolution(image, filter, bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt,
@@ -74,7 +80,10 @@ torch::Tensor onednn_conv2d(const torch::Tensor& x, const torch::Tensor& weight,
   if (!onednn_usable(x) || x.dim() != 4 || x.numel() == 0)
     return at::conv2d(x, weight, bias, {stride, stride}, {padding, padding});
   const auto format = x.suggest_memory_format();
-  torch::Tensor filter = cache ? cache->get(weight, stride, padding) : torch::Tensor();
+  const auto output_side = [&](std::int64_t side) { return (side + 2 * padding - weight.size(-1)) / stride + 1; };
+  const std::int64_t pixels = x.size(0) * output_side(x.size(2)) * output_side(x.size(3));
+  torch::Tensor filter =
+      cache && pixels <= kPackedConvMaxPixels ? cache->get(weight, stride, padding) : torch::Tensor();
   if (!filter.defined()) filter = weight.contiguous(format);
   return at::mkldnn_convolution(x.contiguous(format), filter,
                                 bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt, {padding, padding},

@@ -220,11 +220,14 @@ class UNetModelImpl : public torch::nn::Module {
 
   const UNetConfig& config() const { return config_; }
 
-  /// With prepacking, on CPU float32, every convolution and projection weight is converted to
-  /// oneDNN's blocked layout on first use and kept (OneDnnWeightCache), instead of being
-  /// reordered on every call. Measured on 2 cores (SD 1.5, batch 2): a 32×32-latent step 1.5×
-  /// faster, a 64×64 one within noise (≤ 10 %), for one extra copy of the weights (+3.3 GB for
-  /// SD 1.5 in float32). Off by default; disabling drops the packed copies.
+  /// With prepacking (the default), on CPU float32, outside training and for latents of at most
+  /// 32×32, the weights of the convolutions and projections that run on small problems (the
+  /// low-resolution levels; see kPackedConvMaxPixels, kPackedLinearMaxRows) are converted to
+  /// oneDNN's blocked layout on first use and kept (OneDnnWeightCache) instead of being
+  /// reordered on every call; there the reorder costs more than the arithmetic. Costs one extra
+  /// copy of those weights (SD 1.5: +2.7 GiB, for a 32×32 step 1.2–1.4× faster). Larger latents
+  /// leave them dense (their memory budget matters more than the ~10 % it would save there).
+  /// Disabling drops the packed copies.
   void set_weight_prepacking(bool enabled);
 
   Linear time_embed_0{nullptr}, time_embed_2{nullptr};

@@ -289,6 +289,39 @@ TEST(OneDnnOps, PackedWeightFollowsWeightUpdates) {
   EXPECT_LE(max_abs_diff(dm::onednn_linear(x, w, {}, &cache), after), 1e-5);
 }
 
+TEST(OneDnnOps, PacksOnlySmallProblemsAndNeverTrainedWeights) {
+  torch::manual_seed(13);
+  const auto w = torch::randn({24, 32}) / 10, conv_w = torch::randn({8, 8, 3, 3}) / 10;
+  if (!dm::onednn_usable(w)) GTEST_SKIP() << "LibTorch without oneDNN: nothing is packed";
+  {
+    torch::InferenceMode inference;
+    const auto small = torch::randn({2, dm::kPackedLinearMaxRows / 2, 32});
+    const auto large = torch::randn({2, dm::kPackedLinearMaxRows, 32});
+    dm::OneDnnWeightCache small_cache, large_cache;
+    EXPECT_LE(max_abs_diff(dm::onednn_linear(small, w, {}, &small_cache), torch::linear(small, w)), 1e-5);
+    EXPECT_LE(max_abs_diff(dm::onednn_linear(large, w, {}, &large_cache), torch::linear(large, w)), 1e-5);
+    EXPECT_TRUE(small_cache.holds_packed());
+    EXPECT_FALSE(large_cache.holds_packed());
+
+    const auto image_8 = torch::randn({2, 8, 8, 8}), image_16 = torch::randn({2, 8, 16, 16});  // 128 / 512 pixels
+    dm::OneDnnWeightCache conv_small, conv_large;
+    EXPECT_LE(max_abs_diff(dm::onednn_conv2d(image_8, conv_w, {}, 1, 1, &conv_small), torch::conv2d(image_8, conv_w, {}, 1, 1)), 1e-5);
+    EXPECT_LE(max_abs_diff(dm::onednn_conv2d(image_16, conv_w, {}, 1, 1, &conv_large), torch::conv2d(image_16, conv_w, {}, 1, 1)), 1e-5);
+    EXPECT_TRUE(conv_small.holds_packed());
+    EXPECT_FALSE(conv_large.holds_packed());
+  }
+  // A weight being trained stays dense, so its gradient is the plain linear's.
+  const auto trained = w.clone().requires_grad_(true);
+  const auto x = torch::randn({4, 32});
+  dm::OneDnnWeightCache cache;
+  dm::onednn_linear(x, trained, {}, &cache).square().sum().backward();
+  EXPECT_FALSE(cache.holds_packed());
+  ASSERT_TRUE(trained.grad().defined());
+  const auto reference = w.clone().requires_grad_(true);
+  torch::linear(x, reference).square().sum().backward();
+  EXPECT_LE(max_abs_diff(trained.grad(), reference.grad()), 1e-4);
+}
+
 // ---- config --------------------------------------------------------------------------------
 
 TEST(UNetConfig, DiffusersNames) {
