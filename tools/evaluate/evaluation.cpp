@@ -1,6 +1,7 @@
 #include "evaluation.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -146,6 +147,87 @@ double vae_psnr(const ShapesModel& model, int count, std::uint64_t seed, int sid
     done += n;
   }
   return 10.0 * std::log10(255.0 * 255.0 / std::max(squared_error / values, 1e-12));
+}
+
+namespace {
+
+// `value` replaced by another of `choices` (drawn from rng) that `allowed` accepts.
+template <typename T, std::size_t N, typename Allowed>
+T another(const std::array<T, N>& choices, T value, std::mt19937_64& rng, Allowed allowed) {
+  std::vector<T> candidates;
+  for (T c : choices)
+    if (c != value && allowed(c)) candidates.push_back(c);
+  return candidates.at(rng() % candidates.size());
+}
+
+}  // namespace
+
+std::vector<CaptionSensitivity> caption_sensitivity(const ShapesModel& model, int count, std::uint64_t seed,
+                                                    std::span<const int> timesteps, int side) {
+  if (count < 1) throw std::invalid_argument("caption_sensitivity: count must be positive");
+  const nodes::DiffusionModel& diffusion = *model.diffusion;
+  const torch::Tensor alphas_cumprod = diffusion.schedule.alphas_cumprod().to(torch::kFloat64);
+  std::mt19937_64 rng(seed);
+  std::vector<shapes::Scene> scenes;
+  // Captions: the right one, then position, colour, shape and background changed, then empty.
+  std::array<std::vector<std::string>, 6> captions;
+  for (int i = 0; i < count; ++i) {
+    shapes::Scene scene = shapes::random_scene(rng);
+    scene.size_stated = scene.position_stated = true;
+    scenes.push_back(scene);
+    captions[0].push_back(shapes::caption(scene));
+    shapes::Scene changed = scene;
+    changed.position = another(shapes::kPositions, scene.position, rng, [](auto) { return true; });
+    captions[1].push_back(shapes::caption(changed));
+    changed = scene;
+    changed.colour = another(shapes::kColours, scene.colour, rng, [&](auto c) { return c != scene.background; });
+    captions[2].push_back(shapes::caption(changed));
+    changed = scene;
+    changed.shape = another(shapes::kShapeKinds, scene.shape, rng, [](auto) { return true; });
+    captions[3].push_back(shapes::caption(changed));
+    changed = scene;
+    changed.background = another(shapes::kColours, scene.background, rng, [&](auto c) { return c != scene.colour; });
+    captions[4].push_back(shapes::caption(changed));
+    captions[5].push_back("");
+  }
+  c10::InferenceMode inference;
+  const torch::Tensor latents = model.vae->encode(render_scenes(scenes, side).to(torch::kFloat) / 255.0f);
+  std::array<torch::Tensor, 6> contexts;
+  for (std::size_t k = 0; k < captions.size(); ++k) {
+    std::vector<torch::Tensor> rows;
+    for (const std::string& caption : captions[k])
+      rows.push_back(model.text->encode(caption, model.text->default_clip_skip).context);
+    contexts[k] = torch::cat(rows);
+  }
+  const auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const torch::Tensor noise = at::randn(latents.sizes(), generator, latents.options());
+  std::vector<CaptionSensitivity> out;
+  for (const int t : timesteps) {
+    if (t < 0 || t >= alphas_cumprod.size(0))
+      throw std::invalid_argument(fmt::format("caption_sensitivity: timestep {} is outside [0, {})", t,
+                                              alphas_cumprod.size(0)));
+    const double alpha_bar = alphas_cumprod[t].item<double>();
+    const torch::Tensor noisy = std::sqrt(alpha_bar) * latents + std::sqrt(1.0 - alpha_bar) * noise;
+    const torch::Tensor timestep = torch::full({count}, static_cast<double>(t), torch::kFloat);
+    std::array<double, 6> error{};
+    for (std::size_t k = 0; k < contexts.size(); ++k)
+      error[k] = (diffusion.predict(noisy, timestep, contexts[k]) - noise).square().mean().item<double>();
+    out.push_back({t, error[0], error[1], error[2], error[3], error[4], error[5]});
+  }
+  return out;
+}
+
+std::string format_sensitivity(std::span<const CaptionSensitivity> rows) {
+  std::string out = fmt::format("{:>4}  {:>9}  {:>17}  {:>17}  {:>17}  {:>17}  {:>17}\n", "t", "right",
+                                "position changed", "colour changed", "shape changed", "background changed",
+                                "empty caption");
+  for (const CaptionSensitivity& r : rows) {
+    auto cell = [&](double e) { return fmt::format("{:.5f} ({:5.3f}x)", e, e / std::max(r.right, 1e-30)); };
+    out += fmt::format("{:>4}  {:9.5f}  {:>17}  {:>17}  {:>17}  {:>17}  {:>17}\n", r.timestep, r.right,
+                       cell(r.wrong_position), cell(r.wrong_colour), cell(r.wrong_shape), cell(r.wrong_background),
+                       cell(r.empty));
+  }
+  return out;
 }
 
 std::string format_table(std::span<const Adherence> rows) {

@@ -49,6 +49,13 @@ int main(int argc, char** argv) {
   app.add_option("--grid", grid_path, "Write a sample grid PNG (a row per guidance scale)");
   app.add_option("--grid-columns", grid_columns, "Prompts shown in the grid")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--threads", threads, "LibTorch threads (0 = every core)")->check(CLI::NonNegativeNumber);
+  int sensitivity_scenes = 0;
+  std::vector<int> timesteps = {999, 950, 900, 800, 600, 400, 200};
+  app.add_option("--sensitivity", sensitivity_scenes,
+                 "Instead of sampling: print how much the noise prediction on this many rendered scenes depends "
+                 "on each caption attribute, per timestep")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--timesteps", timesteps, "Timesteps of --sensitivity")->delimiter(',')->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -57,6 +64,13 @@ int main(int argc, char** argv) {
     const std::filesystem::path path = nodes::resolve_model(Environment{}, checkpoint);
     const evaluate::ShapesModel model = evaluate::load_model(path);
     std::fprintf(stderr, "loaded %s in %.1f s\n", path.c_str(), seconds_since(started));
+
+    if (sensitivity_scenes > 0) {
+      const auto rows = evaluate::caption_sensitivity(model, sensitivity_scenes, seed, timesteps, settings.side);
+      std::printf("noise-prediction error (eps MSE) over %d rendered scenes, %s\n%s", sensitivity_scenes,
+                  path.filename().c_str(), evaluate::format_sensitivity(rows).c_str());
+      return 0;
+    }
 
     const auto prompt_list = evaluate::make_prompts(prompts, seed);
     const auto contexts = evaluate::encode_captions(model, prompt_list);

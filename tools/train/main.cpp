@@ -35,8 +35,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--min-snr-gamma", options.min_snr_gamma, "Min-SNR loss weighting gamma (0 = plain MSE)")
       ->capture_default_str();
+  app.add_option("--x0-weight-floor", options.x0_weight_floor,
+                 "Floor of the loss weight in x0 terms (1 = the noisiest steps weighted like an x0 loss; 0 = none)")
+      ->capture_default_str();
   app.add_option("--multires-noise", options.multires_noise,
                  "Discount of the multi-resolution training noise levels (0 = white noise)")
+      ->capture_default_str();
+  app.add_option("--latent-std", options.latent_std,
+                 "Standard deviation of the scaled latents of the diffusion stage (sets the scale factor)")
       ->capture_default_str();
   app.add_option("--vae-from", options.vae_from,
                  "Take the VAE from this model file instead of training it (stage 1 skipped)");

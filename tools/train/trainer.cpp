@@ -312,6 +312,7 @@ class Training {
       throw std::invalid_argument("--image-size must be a multiple of the VAE's downsampling factor " +
                                   std::to_string(factor));
     latent_side_ = options.image_size / factor;
+    if (!(options.latent_std > 0)) throw std::invalid_argument("--latent-std must be positive");
     const std::int64_t unet_multiple = std::int64_t{1} << (options.sizes.unet_channel_mult.size() - 1);
     if (latent_side_ % unet_multiple != 0)
       throw std::invalid_argument("the latent side " + std::to_string(latent_side_) +
@@ -432,7 +433,7 @@ class Training {
     }
     const double mse = squared_error / count;
     vae_psnr_ = 10.0 * std::log10(255.0 * 255.0 / std::max(mse, 1e-12));
-    latent_scale_ = 1.0 / torch::cat(latents).std().item<double>();
+    latent_scale_ = o_.latent_std / torch::cat(latents).std().item<double>();
     char line[160];
     std::snprintf(line, sizeof line, "VAE: held-out PSNR %.2f dB over %lld pictures, latent scale factor %.5f",
                   vae_psnr_, static_cast<long long>(o_.heldout_images), latent_scale_);
@@ -483,11 +484,13 @@ class Training {
       const torch::Tensor context = clip_->forward(captions.ids(batch.captions)).last_hidden_state;
       const torch::Tensor predicted = unet_->forward(noisy, t, context);
       torch::Tensor per_sample = (predicted - noise).square().mean({1, 2, 3});
-      if (o_.min_snr_gamma > 0) {
+      if (o_.min_snr_gamma > 0 || o_.x0_weight_floor > 0) {
         // Min-SNR-γ (Hang et al. 2023): for ε-prediction, weight min(SNR, γ)/SNR, so the nearly
-        // clean timesteps do not dominate the gradient.
+        // clean timesteps do not dominate the gradient; the floor lifts the noisiest ones.
         const torch::Tensor snr = (alpha_bar / (1.0 - alpha_bar)).view({b});
-        per_sample = per_sample * torch::clamp_max(snr, o_.min_snr_gamma) / snr;
+        torch::Tensor x0_weight = o_.min_snr_gamma > 0 ? torch::clamp_max(snr, o_.min_snr_gamma) : snr;
+        if (o_.x0_weight_floor > 0) x0_weight = torch::clamp_min(x0_weight, o_.x0_weight_floor);
+        per_sample = per_sample * x0_weight / snr;
       }
       const torch::Tensor loss = per_sample.mean();
       optimizer.zero_grad();

@@ -68,6 +68,11 @@ struct TrainOptions {
   double caption_dropout = 0.1;      ///< probability of training on the empty prompt
   double ema_decay = 0.995;          ///< 0 disables the average (the raw weights are exported)
   double min_snr_gamma = 5.0;        ///< Min-SNR loss weighting (0 = plain MSE)
+  /// Floor of the loss weight in x0 terms: the ε loss is weighted max(min(SNR, γ), floor) / SNR.
+  /// ε-MSE equals SNR × x0-MSE, so at t ≈ 999 (SNR 0.005) an unweighted ε loss barely rewards a
+  /// right layout, and the layout is all the prompt decides there; a floor of 1 weights those
+  /// timesteps like an x0 (or v-prediction) loss. 0 = Min-SNR alone.
+  double x0_weight_floor = 0.0;
   /// Multi-resolution ("pyramid") training noise: white noise plus the same noise drawn at half,
   /// quarter, … resolution (down to 1×1) and upsampled, level i weighted discount^i. An 8×8
   /// latent leaks its coarse structure through white noise even at t = 999 (ᾱ = 0.0047 against
@@ -78,6 +83,10 @@ struct TrainOptions {
   /// much fine noise as inference gives it (rescaled to unit variance, the samples kept
   /// blotches of unremoved noise). 0 = white noise.
   double multires_noise = 0.8;
+  /// Standard deviation of the latents the diffusion stage sees (the latent scale factor is
+  /// latent_std / the VAE latents' std). Below 1 it lowers the signal-to-noise ratio at every
+  /// timestep of the fixed SD1 schedule ("input scaling", Chen 2023).
+  double latent_std = 1.0;
   double weight_decay = 0.01;
   double grad_clip = 1.0;
 
