@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -44,6 +45,9 @@ int main(int argc, char** argv) {
   app.add_option("--latent-std", options.latent_std,
                  "Standard deviation of the scaled latents of the diffusion stage (sets the scale factor)")
       ->capture_default_str();
+  app.add_option("--cross-attention-init-scale", options.cross_attention_init_scale,
+                 "Factor on the initial cross-attention query/key weights (sharper attention from the start)")
+      ->capture_default_str();
   app.add_option("--vae-from", options.vae_from,
                  "Take the VAE from this model file instead of training it (stage 1 skipped)");
   app.add_option("--threads", options.threads, "CPU threads (0 = every core)")->capture_default_str();
@@ -65,6 +69,10 @@ int main(int argc, char** argv) {
   app.add_option("--clip-width", clip_width, "Override: text encoder width (= U-Net context width)");
   app.add_option("--clip-layers", clip_layers, "Override: text encoder layers");
   app.add_option("--unet-channels", unet_channels, "Override: U-Net base width");
+  std::vector<std::int64_t> unet_attention;
+  app.add_option("--unet-attention", unet_attention,
+                 "Override: downsampling factors of the U-Net levels with attention (e.g. 1,2,4)")
+      ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
 
   options.sizes = preset == "tiny" ? ModelSizes::tiny_model() : ModelSizes::default_model();
@@ -72,6 +80,7 @@ int main(int argc, char** argv) {
   if (clip_width > 0) options.sizes.clip_width = clip_width;
   if (clip_layers > 0) options.sizes.clip_layers = clip_layers;
   if (unet_channels > 0) options.sizes.unet_channels = unet_channels;
+  if (!unet_attention.empty()) options.sizes.unet_attention_resolutions = unet_attention;
   try {
     const auto result = diffgraph::train::run_training(options);
     if (!result.finished) {

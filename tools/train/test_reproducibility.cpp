@@ -3,9 +3,11 @@
 // written model loads through the ordinary checkpoint loader with the config from its metadata.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -53,9 +55,9 @@ int train(const fs::path& dir, const std::string& extra) {
   return std::system(command.str().c_str());
 }
 
-TrainRun full_run(const std::string& name) {
+TrainRun full_run(const std::string& name, const std::string& extra = "") {
   TrainRun run{scratch(name), {}};
-  EXPECT_EQ(train(run.dir, ""), 0) << "see " << run.dir / "stderr.txt";
+  EXPECT_EQ(train(run.dir, extra), 0) << "see " << run.dir / "stderr.txt";
   run.losses = read_lines(run.dir / "loss.txt");
   return run;
 }
@@ -114,4 +116,34 @@ TEST(TrainReproducibility, SameSeedSameLossCurveResumeContinuesItAndTheFileLoads
   EXPECT_EQ(image.sizes(), (std::vector<std::int64_t>{1, 3, 64, 64}));
   EXPECT_TRUE(fs::exists(first.dir / "grid.png"));
   fs::remove_all(first.dir.parent_path());
+}
+
+// The experiment options do what they say: --latent-std scales the exported latent scale factor,
+// the loss weighting and cross-attention initialisation change the diffusion stage only, and
+// --unet-attention sets the attention levels of the exported config.
+TEST(TrainOptions, ExperimentOptionsChangeTheDiffusionStageAndTheExportedConfig) {
+  const TrainRun plain = full_run("plain");
+  const TrainRun changed = full_run("changed", "--latent-std 0.5 --x0-weight-floor 1 --cross-attention-init-scale 2");
+  ASSERT_EQ(changed.losses.size(), plain.losses.size());
+  for (int i = 0; i < kVaeSteps; ++i) EXPECT_EQ(changed.losses[i], plain.losses[i]) << "VAE step " << i;
+  EXPECT_NE(changed.losses[kVaeSteps], plain.losses[kVaeSteps]);
+  const models::CheckpointInfo a = models::inspect_checkpoint(plain.dir / "model.safetensors");
+  const models::CheckpointInfo b = models::inspect_checkpoint(changed.dir / "model.safetensors");
+  ASSERT_TRUE(a.vae && b.vae);
+  EXPECT_NEAR(b.vae->config.scale_factor, 0.5 * a.vae->config.scale_factor, 1e-9 * a.vae->config.scale_factor);
+
+  const TrainRun levels_run = full_run("levels", "--unet-attention 1,2");
+  const models::CheckpointInfo c = models::inspect_checkpoint(levels_run.dir / "model.safetensors");
+  ASSERT_TRUE(a.unet && c.unet);
+  std::vector<std::int64_t> levels = c.unet->config.attention_resolutions;
+  std::sort(levels.begin(), levels.end());
+  EXPECT_EQ(levels, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_NE(a.unet->config.attention_resolutions, c.unet->config.attention_resolutions);
+
+  const fs::path bad = scratch("bad");
+  EXPECT_NE(train(bad, "--latent-std 0"), 0);
+  std::ifstream err(bad / "stderr.txt");
+  const std::string message((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  EXPECT_NE(message.find("--latent-std must be positive"), std::string::npos) << message;
+  fs::remove_all(plain.dir.parent_path());
 }

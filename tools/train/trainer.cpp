@@ -328,6 +328,12 @@ class Training {
     }
     initialise(*clip_, gen_, false);
     initialise(*unet_, gen_, true);
+    if (options.cross_attention_init_scale != 1.0) {
+      torch::NoGradGuard no_grad;
+      for (auto& item : unet_->named_parameters())
+        if (item.key().ends_with("attn2.to_q.weight") || item.key().ends_with("attn2.to_k.weight"))
+          item.value().mul_(options.cross_attention_init_scale);
+    }
     alphas_cumprod_ = sampling::DiscreteSchedule().alphas_cumprod().to(torch::kFloat32);
   }
 

@@ -87,6 +87,10 @@ struct TrainOptions {
   /// latent_std / the VAE latents' std). Below 1 it lowers the signal-to-noise ratio at every
   /// timestep of the fixed SD1 schedule ("input scaling", Chen 2023).
   double latent_std = 1.0;
+  /// Factor on the initial cross-attention query and key weights. With the default
+  /// initialisation the logits start with std ≈ 0.33, attention over the 77 caption tokens is
+  /// nearly uniform, and the keys get little gradient; a larger scale starts it sharper.
+  double cross_attention_init_scale = 1.0;
   double weight_decay = 0.01;
   double grad_clip = 1.0;
 
