@@ -68,11 +68,22 @@ std::vector<Prompt> make_prompts(int count, std::uint64_t seed) {
   return prompts;
 }
 
-torch::Tensor encode_captions(const ShapesModel& model, std::span<const Prompt> prompts) {
+namespace {
+
+// The captions encoded as the graphs encode a prompt (the model's default clip skip): [N, 77, width].
+torch::Tensor encode_texts(const ShapesModel& model, std::span<const std::string> captions) {
   std::vector<torch::Tensor> contexts;
-  for (const Prompt& prompt : prompts)
-    contexts.push_back(model.text->encode(prompt.caption, model.text->default_clip_skip).context);
+  for (const std::string& caption : captions)
+    contexts.push_back(model.text->encode(caption, model.text->default_clip_skip).context);
   return torch::cat(contexts);
+}
+
+}  // namespace
+
+torch::Tensor encode_captions(const ShapesModel& model, std::span<const Prompt> prompts) {
+  std::vector<std::string> captions;
+  for (const Prompt& prompt : prompts) captions.push_back(prompt.caption);
+  return encode_texts(model, captions);
 }
 
 torch::Tensor generate(const ShapesModel& model, std::span<const Prompt> prompts, const torch::Tensor& contexts,
@@ -193,12 +204,7 @@ std::vector<CaptionSensitivity> caption_sensitivity(const ShapesModel& model, in
   c10::InferenceMode inference;
   const torch::Tensor latents = model.vae->encode(render_scenes(scenes, side).to(torch::kFloat) / 255.0f);
   std::array<torch::Tensor, 6> contexts;
-  for (std::size_t k = 0; k < captions.size(); ++k) {
-    std::vector<torch::Tensor> rows;
-    for (const std::string& caption : captions[k])
-      rows.push_back(model.text->encode(caption, model.text->default_clip_skip).context);
-    contexts[k] = torch::cat(rows);
-  }
+  for (std::size_t k = 0; k < captions.size(); ++k) contexts[k] = encode_texts(model, captions[k]);
   const auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
   const torch::Tensor noise = at::randn(latents.sizes(), generator, latents.options());
   std::vector<CaptionSensitivity> out;
