@@ -322,6 +322,30 @@ TEST(OneDnnOps, PacksOnlySmallProblemsAndNeverTrainedWeights) {
   EXPECT_LE(max_abs_diff(trained.grad(), reference.grad()), 1e-4);
 }
 
+TEST(OneDnnOps, GradientsMatchTorch) {
+  // Training runs backward through these routes: the gradients of input, weight and bias must be
+  // the plain ops' (token-major rows as the U-Net's projections see them, and NCHW images).
+  torch::manual_seed(14);
+  auto check = [](const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& b0, auto route, auto reference) {
+    auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true), b = b0.clone().requires_grad_(true);
+    auto rx = x0.clone().requires_grad_(true), rw = w0.clone().requires_grad_(true), rb = b0.clone().requires_grad_(true);
+    const auto probe = torch::randn_like(reference(rx, rw, rb).detach());
+    (route(x, w, b) * probe).sum().backward();
+    (reference(rx, rw, rb) * probe).sum().backward();
+    EXPECT_LE(max_abs_diff(x.grad(), rx.grad()), 1e-4 * std::max(1.0, max_abs(rx.grad())));
+    EXPECT_LE(max_abs_diff(w.grad(), rw.grad()), 1e-4 * std::max(1.0, max_abs(rw.grad())));
+    EXPECT_LE(max_abs_diff(b.grad(), rb.grad()), 1e-4 * std::max(1.0, max_abs(rb.grad())));
+  };
+  for (const auto& x : {torch::randn({2, 77, 64}), torch::randn({4, 64, 128}), torch::randn({3, 5, 16})}) {
+    const auto w = torch::randn({40, x.size(-1)}) / 10, b = torch::randn({40});
+    check(x, w, b, [](auto& x, auto& w, auto& b) { return dm::onednn_linear(x, w, b); },
+          [](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
+  }
+  const auto image = torch::randn({2, 16, 8, 8}), kernel = torch::randn({32, 16, 3, 3}) / 10, bias = torch::randn({32});
+  check(image, kernel, bias, [](auto& x, auto& w, auto& b) { return dm::onednn_conv2d(x, w, b, 1, 1); },
+        [](auto& x, auto& w, auto& b) { return torch::conv2d(x, w, b, 1, 1); });
+}
+
 // ---- config --------------------------------------------------------------------------------
 
 TEST(UNetConfig, DiffusersNames) {

@@ -48,6 +48,15 @@ int main(int argc, char** argv) {
   app.add_option("--cross-attention-init-scale", options.cross_attention_init_scale,
                  "Factor on the initial cross-attention query/key weights (sharper attention from the start)")
       ->capture_default_str();
+  app.add_option("--zero-init-transformer-outputs", options.zero_init_transformer_outputs,
+                 "Start the U-Net transformers' proj_out at zero (true/false)")
+      ->capture_default_str();
+  app.add_option("--high-noise-fraction", options.high_noise_fraction,
+                 "Fraction of pictures trained at timesteps >= 800, where only the caption tells the layout")
+      ->capture_default_str();
+  app.add_option("--text-encoder-lr-scale", options.text_encoder_lr_scale,
+                 "Factor on the text encoder's learning rate (0 = frozen at its initialisation)")
+      ->capture_default_str();
   app.add_option("--vae-from", options.vae_from,
                  "Take the VAE from this model file instead of training it (stage 1 skipped)");
   app.add_option("--threads", options.threads, "CPU threads (0 = every core)")->capture_default_str();

@@ -18,6 +18,7 @@
 
 #include "checkpoint.hpp"
 #include "safetensors.hpp"
+#include "tensor_io.hpp"
 
 namespace fs = std::filesystem;
 namespace models = diffgraph::models;
@@ -53,6 +54,15 @@ int train(const fs::path& dir, const std::string& extra) {
           << " --loss-log " << dir / "loss.txt" << " -o " << dir / "model.safetensors" << " --samples "
           << dir / "grid.png" << " " << extra << " 2> " << dir / "stderr.txt";
   return std::system(command.str().c_str());
+}
+
+// A run with `arguments` fails, and its stderr says `message`.
+void expect_rejected(const std::string& name, const std::string& arguments, const std::string& message) {
+  const fs::path dir = scratch(name);
+  EXPECT_NE(train(dir, arguments), 0) << arguments;
+  std::ifstream err(dir / "stderr.txt");
+  const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(message), std::string::npos) << text;
 }
 
 TrainRun full_run(const std::string& name, const std::string& extra = "") {
@@ -140,10 +150,71 @@ TEST(TrainOptions, ExperimentOptionsChangeTheDiffusionStageAndTheExportedConfig)
   EXPECT_EQ(levels, (std::vector<std::int64_t>{1, 2}));
   EXPECT_NE(a.unet->config.attention_resolutions, c.unet->config.attention_resolutions);
 
-  const fs::path bad = scratch("bad");
-  EXPECT_NE(train(bad, "--latent-std 0"), 0);
-  std::ifstream err(bad / "stderr.txt");
-  const std::string message((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
-  EXPECT_NE(message.find("--latent-std must be positive"), std::string::npos) << message;
+  expect_rejected("bad", "--latent-std 0", "--latent-std must be positive");
   fs::remove_all(plain.dir.parent_path());
+}
+
+// --text-encoder-lr-scale: 0 keeps the text encoder at its initialisation whatever the rest of the
+// diffusion stage does, and a factor below 1 moves it less than the full rate does.
+TEST(TrainOptions, TextEncoderLearningRateScale) {
+  const TrainRun plain = full_run("te-plain");
+  const TrainRun frozen = full_run("te-frozen", "--text-encoder-lr-scale 0");
+  const TrainRun frozen_other_lr = full_run("te-frozen-lr", "--text-encoder-lr-scale 0 --lr 2e-3");
+  const TrainRun slow = full_run("te-slow", "--text-encoder-lr-scale 0.1");
+  const std::string text_prefix = "cond_stage_model.", unet_prefix = "model.diffusion_model.";
+  // Sum over the tensors under `prefix` of |a − b|, in float32.
+  auto distance = [](const TrainRun& a, const TrainRun& b, const std::string& prefix) {
+    const auto file_a = models::SafetensorsFile::open(a.dir / "model.safetensors");
+    const auto file_b = models::SafetensorsFile::open(b.dir / "model.safetensors");
+    double sum = 0;
+    int tensors = 0;
+    for (const auto& info : file_a.tensors()) {
+      if (!info.name.starts_with(prefix)) continue;
+      const auto x = models::load_tensor(file_a, info.name).to(torch::kFloat32);
+      const auto y = models::load_tensor(file_b, info.name).to(torch::kFloat32);
+      sum += (x - y).abs().sum().item<double>();
+      ++tensors;
+    }
+    EXPECT_GT(tensors, 0) << prefix;
+    return sum;
+  };
+  EXPECT_EQ(distance(frozen, frozen_other_lr, text_prefix), 0.0);
+  EXPECT_GT(distance(frozen, frozen_other_lr, unet_prefix), 0.0);
+  const double trained = distance(plain, frozen, text_prefix), slowed = distance(slow, frozen, text_prefix);
+  EXPECT_GT(slowed, 0.0);
+  EXPECT_LT(slowed, 0.5 * trained);
+
+  expect_rejected("te-bad", "--text-encoder-lr-scale -1", "--text-encoder-lr-scale must not be negative");
+  fs::remove_all(plain.dir.parent_path());
+}
+
+// --zero-init-transformer-outputs true starts the U-Net transformers' proj_out at zero instead of
+// like every other layer (seen with --lr 0, where the exported weights are the initial ones);
+// --high-noise-fraction changes the diffusion stage's timesteps and so its losses.
+TEST(TrainOptions, TransformerOutputInitAndHighNoiseFraction) {
+  const TrainRun zero = full_run("init-zero", "--lr 0 --zero-init-transformer-outputs true");
+  const TrainRun dense = full_run("init-dense", "--lr 0");
+  auto proj_out_sum = [](const TrainRun& run) {
+    const auto file = models::SafetensorsFile::open(run.dir / "model.safetensors");
+    double sum = 0;
+    for (const auto& info : file.tensors())
+      if (info.name.starts_with("model.diffusion_model.") && info.name.ends_with(".proj_out.weight"))
+        sum += models::load_tensor(file, info.name).to(torch::kFloat32).abs().sum().item<double>();
+    return sum;
+  };
+  EXPECT_EQ(proj_out_sum(zero), 0.0);
+  EXPECT_GT(proj_out_sum(dense), 0.0);
+  // proj_out is drawn from a generator of its own: the rest of the run draws the same numbers.
+  ASSERT_EQ(dense.losses.size(), zero.losses.size());
+  for (int i = 0; i < kVaeSteps; ++i) EXPECT_EQ(dense.losses[i], zero.losses[i]) << "VAE step " << i;
+
+  const TrainRun high = full_run("high-noise", "--high-noise-fraction 1");
+  ASSERT_EQ(high.losses.size(), zero.losses.size());
+  const TrainRun plain = full_run("high-noise-plain");
+  for (int i = 0; i < kVaeSteps; ++i) EXPECT_EQ(high.losses[i], plain.losses[i]) << "VAE step " << i;
+  EXPECT_NE(std::vector<std::string>(high.losses.begin() + kVaeSteps, high.losses.end()),
+            std::vector<std::string>(plain.losses.begin() + kVaeSteps, plain.losses.end()));
+
+  expect_rejected("high-noise-bad", "--high-noise-fraction 1.5", "--high-noise-fraction must be in [0, 1]");
+  fs::remove_all(zero.dir.parent_path());
 }

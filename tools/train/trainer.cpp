@@ -125,17 +125,19 @@ void set_rng_state(std::mt19937_64& rng, const std::string& state) {
 // ---- weights -------------------------------------------------------------------------------
 
 // PyTorch's default layer initialisation (uniform ±1/√fan_in for weights; biases zero),
-// norms at identity, CLIP's normal embeddings. SD zero-initialises the U-Net's last conv and
-// the second conv of every ResBlock and each transformer's proj_out (zero_module), so every
-// block starts as the identity.
-void initialise(torch::nn::Module& module, at::Generator& gen, bool zero_residual_outputs) {
+// norms at identity, CLIP's normal embeddings. `zero_residual_outputs`: the U-Net's last conv and
+// the second conv of every ResBlock start at zero (CompVis' zero_module), so every ResBlock starts
+// as the identity; `zero_transformer_outputs` does the same to each transformer's proj_out (see
+// TrainOptions::zero_init_transformer_outputs for why that is off by default).
+void initialise(torch::nn::Module& module, at::Generator& gen, bool zero_residual_outputs,
+                bool zero_transformer_outputs) {
   torch::NoGradGuard no_grad;
   for (auto& item : module.named_parameters()) {
     const std::string& name = item.key();
     torch::Tensor p = item.value();
-    const bool zero = zero_residual_outputs &&
-                      (name.starts_with("out.2.") || name.find("out_layers.3.") != std::string::npos ||
-                       name.find("proj_out.") != std::string::npos);
+    const bool zero = (zero_residual_outputs &&
+                       (name.starts_with("out.2.") || name.find("out_layers.3.") != std::string::npos)) ||
+                      (zero_transformer_outputs && name.find("proj_out.") != std::string::npos);
     if (zero || name.ends_with("bias")) {
       p.zero_();
     } else if (name.ends_with("token_embedding.weight")) {
@@ -293,9 +295,12 @@ double cosine_lr(double base, std::int64_t step, std::int64_t total, std::int64_
   return base * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(std::numbers::pi * std::min(1.0, progress))));
 }
 
-void set_lr(torch::optim::AdamW& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups())
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+// Sets every parameter group's rate: `lr` times the group's factor (one factor per group, or none
+// for a factor of 1 everywhere).
+void set_lr(torch::optim::AdamW& optimizer, double lr, const std::vector<double>& group_factors = {}) {
+  auto& groups = optimizer.param_groups();
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    static_cast<torch::optim::AdamWOptions&>(groups[i].options()).lr(lr * (i < group_factors.size() ? group_factors[i] : 1.0));
 }
 
 class Training {
@@ -313,11 +318,15 @@ class Training {
                                   std::to_string(factor));
     latent_side_ = options.image_size / factor;
     if (!(options.latent_std > 0)) throw std::invalid_argument("--latent-std must be positive");
+    if (!(options.high_noise_fraction >= 0 && options.high_noise_fraction <= 1))
+      throw std::invalid_argument("--high-noise-fraction must be in [0, 1]");
+    if (!(options.text_encoder_lr_scale >= 0))
+      throw std::invalid_argument("--text-encoder-lr-scale must not be negative");
     const std::int64_t unet_multiple = std::int64_t{1} << (options.sizes.unet_channel_mult.size() - 1);
     if (latent_side_ % unet_multiple != 0)
       throw std::invalid_argument("the latent side " + std::to_string(latent_side_) +
                                   " is not a multiple of the U-Net's " + std::to_string(unet_multiple));
-    initialise(*vae_, gen_, false);
+    initialise(*vae_, gen_, false, false);
     {
       // Start the posterior nearly deterministic (std e^-4 ≈ 0.02): with logvar 0 the sampling
       // noise (std 1) drowns the young encoder's means and the VAE spends its first minutes
@@ -326,8 +335,19 @@ class Training {
       const std::int64_t embed = vae_->config.embed_dim;
       vae_->quant_conv->bias.narrow(0, embed, embed).fill_(-8.0);
     }
-    initialise(*clip_, gen_, false);
-    initialise(*unet_, gen_, true);
+    initialise(*clip_, gen_, false, false);
+    initialise(*unet_, gen_, true, /*zero_transformer_outputs=*/true);
+    if (!options.zero_init_transformer_outputs) {
+      // Drawn from a generator of their own, so the option changes these weights only and the rest
+      // of the run (the VAE stage included) draws the same numbers either way.
+      at::Generator proj_out_gen = at::make_generator<at::CPUGeneratorImpl>(options.seed ^ 0x9E3779B97F4A7C15ULL);
+      torch::NoGradGuard no_grad;
+      for (auto& item : unet_->named_parameters()) {
+        if (!item.key().ends_with("proj_out.weight")) continue;
+        const double bound = 1.0 / std::sqrt(static_cast<double>(item.value()[0].numel()));
+        item.value().uniform_(-bound, bound, proj_out_gen);
+      }
+    }
     if (options.cross_attention_init_scale != 1.0) {
       torch::NoGradGuard no_grad;
       for (auto& item : unet_->named_parameters())
@@ -449,15 +469,25 @@ class Training {
   // -- stage 2 --
 
   bool train_diffusion() {
+    const bool train_text_encoder = o_.text_encoder_lr_scale > 0;
     set_trainable(*vae_, false);
-    set_trainable(*clip_, true);
+    set_trainable(*clip_, train_text_encoder);
     set_trainable(*unet_, true);
-    std::vector<torch::Tensor> params = parameters_of({clip_.get(), unet_.get()});
+    // The average covers both networks (a frozen text encoder's stays its initialisation).
+    const std::vector<torch::Tensor> averaged = parameters_of({clip_.get(), unet_.get()});
     if (ema_.empty() && o_.ema_decay > 0) {
       torch::NoGradGuard no_grad;
-      for (auto& p : params) ema_.push_back(p.detach().clone());
+      for (auto& p : averaged) ema_.push_back(p.detach().clone());
     }
-    torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o_.unet_lr).weight_decay(o_.weight_decay));
+    // Optimizer groups: the U-Net, then the text encoder with its own rate factor.
+    std::vector<torch::optim::OptimizerParamGroup> groups{parameters_of({unet_.get()})};
+    std::vector<double> group_factors{1.0};
+    if (train_text_encoder) {
+      groups.emplace_back(parameters_of({clip_.get()}));
+      group_factors.push_back(o_.text_encoder_lr_scale);
+    }
+    const std::vector<torch::Tensor> params = train_text_encoder ? averaged : parameters_of({unet_.get()});
+    torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(o_.unet_lr).weight_decay(o_.weight_decay));
     if (resumed_optimizer_) {
       optimizer.load(*resumed_optimizer_);
       resumed_optimizer_.reset();
@@ -471,7 +501,7 @@ class Training {
         progress.finish(step_, smoothed_);
         return false;
       }
-      set_lr(optimizer, cosine_lr(o_.unet_lr, step_, o_.diffusion_steps, o_.warmup_steps));
+      set_lr(optimizer, cosine_lr(o_.unet_lr, step_, o_.diffusion_steps, o_.warmup_steps), group_factors);
       Batch batch = draw_batch(data_rng_, b, o_.image_size);
       for (auto& caption : batch.captions)
         if (uniform01(data_rng_) < o_.caption_dropout) caption.clear();
@@ -482,7 +512,11 @@ class Training {
         const models::DiagonalGaussian posterior = vae_->encode(batch.images);
         latents = posterior.sample(at::randn(posterior.mean.sizes(), gen_, posterior.mean.options())) * latent_scale_;
       }
-      const torch::Tensor t = at::randint(0, alphas_cumprod_.size(0), {b}, gen_, torch::kLong);
+      torch::Tensor t = at::randint(0, alphas_cumprod_.size(0), {b}, gen_, torch::kLong);
+      if (o_.high_noise_fraction > 0) {
+        const torch::Tensor high = at::randint(kHighNoiseFirstStep, alphas_cumprod_.size(0), {b}, gen_, torch::kLong);
+        t = torch::where(at::rand({b}, gen_) < o_.high_noise_fraction, high, t);
+      }
       const torch::Tensor noise = training_noise(latents);
       const torch::Tensor alpha_bar = alphas_cumprod_.index_select(0, t).view({b, 1, 1, 1});
       const torch::Tensor noisy = alpha_bar.sqrt() * latents + (1.0 - alpha_bar).sqrt() * noise;
@@ -503,7 +537,7 @@ class Training {
       loss.backward();
       torch::nn::utils::clip_grad_norm_(params, o_.grad_clip);
       optimizer.step();
-      update_ema(params);
+      update_ema(averaged);
       record(loss.item<double>());
       ++step_;
       progress.update(step_, smoothed_);
