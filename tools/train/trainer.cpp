@@ -124,20 +124,24 @@ void set_rng_state(std::mt19937_64& rng, const std::string& state) {
 
 // ---- weights -------------------------------------------------------------------------------
 
-// PyTorch's default layer initialisation (uniform ±1/√fan_in for weights; biases zero),
-// norms at identity, CLIP's normal embeddings. `zero_residual_outputs`: the U-Net's last conv and
-// the second conv of every ResBlock start at zero (CompVis' zero_module), so every ResBlock starts
-// as the identity; `zero_transformer_outputs` does the same to each transformer's proj_out (see
-// TrainOptions::zero_init_transformer_outputs for why that is off by default).
-void initialise(torch::nn::Module& module, at::Generator& gen, bool zero_residual_outputs,
-                bool zero_transformer_outputs) {
+// PyTorch's default initialisation of a layer weight: uniform ±1/√fan_in.
+void default_uniform_(torch::Tensor weight, at::Generator& gen) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(weight[0].numel()));
+  weight.uniform_(-bound, bound, gen);
+}
+
+// PyTorch's default layer initialisation (biases zero), norms at identity, CLIP's normal
+// embeddings. `zero_residual_outputs`: the U-Net's last conv, the second conv of every ResBlock
+// and each transformer's proj_out start at zero (CompVis' zero_module), so every block starts as
+// the identity (the trainer then redraws proj_out unless TrainOptions::zero_init_transformer_outputs).
+void initialise(torch::nn::Module& module, at::Generator& gen, bool zero_residual_outputs) {
   torch::NoGradGuard no_grad;
   for (auto& item : module.named_parameters()) {
     const std::string& name = item.key();
     torch::Tensor p = item.value();
-    const bool zero = (zero_residual_outputs &&
-                       (name.starts_with("out.2.") || name.find("out_layers.3.") != std::string::npos)) ||
-                      (zero_transformer_outputs && name.find("proj_out.") != std::string::npos);
+    const bool zero = zero_residual_outputs &&
+                      (name.starts_with("out.2.") || name.find("out_layers.3.") != std::string::npos ||
+                       name.find("proj_out.") != std::string::npos);
     if (zero || name.ends_with("bias")) {
       p.zero_();
     } else if (name.ends_with("token_embedding.weight")) {
@@ -147,8 +151,7 @@ void initialise(torch::nn::Module& module, at::Generator& gen, bool zero_residua
     } else if (p.dim() == 1) {
       p.fill_(1.0);  // GroupNorm / LayerNorm scale
     } else {
-      const double bound = 1.0 / std::sqrt(static_cast<double>(p[0].numel()));
-      p.uniform_(-bound, bound, gen);
+      default_uniform_(p, gen);
     }
   }
 }
@@ -326,7 +329,7 @@ class Training {
     if (latent_side_ % unet_multiple != 0)
       throw std::invalid_argument("the latent side " + std::to_string(latent_side_) +
                                   " is not a multiple of the U-Net's " + std::to_string(unet_multiple));
-    initialise(*vae_, gen_, false, false);
+    initialise(*vae_, gen_, false);
     {
       // Start the posterior nearly deterministic (std e^-4 ≈ 0.02): with logvar 0 the sampling
       // noise (std 1) drowns the young encoder's means and the VAE spends its first minutes
@@ -335,18 +338,15 @@ class Training {
       const std::int64_t embed = vae_->config.embed_dim;
       vae_->quant_conv->bias.narrow(0, embed, embed).fill_(-8.0);
     }
-    initialise(*clip_, gen_, false, false);
-    initialise(*unet_, gen_, true, /*zero_transformer_outputs=*/true);
+    initialise(*clip_, gen_, false);
+    initialise(*unet_, gen_, true);
     if (!options.zero_init_transformer_outputs) {
       // Drawn from a generator of their own, so the option changes these weights only and the rest
       // of the run (the VAE stage included) draws the same numbers either way.
       at::Generator proj_out_gen = at::make_generator<at::CPUGeneratorImpl>(options.seed ^ 0x9E3779B97F4A7C15ULL);
       torch::NoGradGuard no_grad;
-      for (auto& item : unet_->named_parameters()) {
-        if (!item.key().ends_with("proj_out.weight")) continue;
-        const double bound = 1.0 / std::sqrt(static_cast<double>(item.value()[0].numel()));
-        item.value().uniform_(-bound, bound, proj_out_gen);
-      }
+      for (auto& item : unet_->named_parameters())
+        if (item.key().ends_with("proj_out.weight")) default_uniform_(item.value(), proj_out_gen);
     }
     if (options.cross_attention_init_scale != 1.0) {
       torch::NoGradGuard no_grad;

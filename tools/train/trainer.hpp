@@ -108,9 +108,10 @@ struct TrainOptions {
   double high_noise_fraction = 0.0;
   /// Factor on the text encoder's learning rate (the U-Net's is unet_lr). Trained at the full rate,
   /// the text encoder learns the colour words first and then amplifies them until, after its
-  /// final LayerNorm, everything else is a rounding error: in the 1900-step model a caption with
-  /// another shape word gave a context 0.3 % different (a freshly initialised encoder: 12 %), so
-  /// the U-Net could not learn shapes or positions from it. 0 freezes it at its initialisation.
+  /// final LayerNorm, everything else is a rounding error: in the shipped 1900-step models a
+  /// caption with another shape word gave end-of-text tokens 0.3–0.5 % different (a freshly
+  /// initialised encoder: 12 %), so the U-Net could not learn shapes or positions from them
+  /// (tools/train/README.md). 0 freezes it at its initialisation.
   double text_encoder_lr_scale = 1.0;
   double weight_decay = 0.01;
   double grad_clip = 1.0;
