@@ -23,10 +23,11 @@ int main(int argc, char** argv) {
   app.add_option("--vae-batch", options.vae_batch, "Pictures per VAE step")->capture_default_str();
   app.add_option("--vae-lr", options.vae_lr, "VAE learning rate (AdamW, cosine decay)")->capture_default_str();
   app.add_option("--vae-kl-weight", options.vae_kl_weight, "Weight of the VAE's KL term")->capture_default_str();
-  app.add_option("--diffusion-steps", options.diffusion_steps, "Steps of stage 2 (text encoder + U-Net)")
+  app.add_option("--diffusion-steps", options.diffusion_steps, "Steps of stage 2 (U-Net, after the text encoder's pretraining)")
       ->capture_default_str();
   app.add_option("--batch", options.diffusion_batch, "Pictures per diffusion step")->capture_default_str();
-  app.add_option("--lr", options.unet_lr, "Text encoder and U-Net learning rate (AdamW, cosine decay)")
+  app.add_option("--lr", options.unet_lr,
+                 "U-Net learning rate (AdamW, cosine decay; the text encoder's: this times --text-encoder-lr-scale)")
       ->capture_default_str();
   app.add_option("--warmup", options.warmup_steps, "Linear learning-rate warm-up steps of each stage")
       ->capture_default_str();
@@ -55,7 +56,13 @@ int main(int argc, char** argv) {
                  "Fraction of pictures trained at timesteps >= 800, where only the caption tells the layout")
       ->capture_default_str();
   app.add_option("--text-encoder-lr-scale", options.text_encoder_lr_scale,
-                 "Factor on the text encoder's learning rate (0 = frozen at its initialisation)")
+                 "Factor on the text encoder's learning rate in the diffusion stage (0 = frozen after its pretraining)")
+      ->capture_default_str();
+  app.add_option("--text-steps", options.text_steps,
+                 "Steps of the text encoder's pretraining before the diffusion stage (0 = none)")
+      ->capture_default_str();
+  app.add_option("--text-batch", options.text_batch, "Captions per text pretraining step")->capture_default_str();
+  app.add_option("--text-lr", options.text_lr, "Text pretraining learning rate (AdamW, cosine decay)")
       ->capture_default_str();
   app.add_option("--vae-from", options.vae_from,
                  "Take the VAE from this model file instead of training it (stage 1 skipped)");

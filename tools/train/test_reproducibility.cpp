@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +54,8 @@ int train(const fs::path& dir, const std::string& extra) {
           << " --grid-steps 2 --checkpoint-dir " << dir / "ckpt" << " --checkpoint-every 5"
           << " --loss-log " << dir / "loss.txt" << " -o " << dir / "model.safetensors" << " --samples "
           << dir / "grid.png" << " " << extra << " 2> " << dir / "stderr.txt";
+  // The text encoder's pretraining only where a test asks for it (its own test below).
+  if (extra.find("--text-steps") == std::string::npos) command << " --text-steps 0";
   return std::system(command.str().c_str());
 }
 
@@ -154,10 +157,11 @@ TEST(TrainOptions, ExperimentOptionsChangeTheDiffusionStageAndTheExportedConfig)
   fs::remove_all(plain.dir.parent_path());
 }
 
-// --text-encoder-lr-scale: 0 keeps the text encoder at its initialisation whatever the rest of the
-// diffusion stage does, and a factor below 1 moves it less than the full rate does.
+// --text-encoder-lr-scale: 0 keeps the text encoder as the diffusion stage found it (here, without
+// pretraining, its initialisation) whatever the rest of the stage does, and a factor below 1 moves
+// it less than the full rate does.
 TEST(TrainOptions, TextEncoderLearningRateScale) {
-  const TrainRun plain = full_run("te-plain");
+  const TrainRun plain = full_run("te-plain", "--text-encoder-lr-scale 1");
   const TrainRun frozen = full_run("te-frozen", "--text-encoder-lr-scale 0");
   const TrainRun frozen_other_lr = full_run("te-frozen-lr", "--text-encoder-lr-scale 0 --lr 2e-3");
   const TrainRun slow = full_run("te-slow", "--text-encoder-lr-scale 0.1");
@@ -217,4 +221,46 @@ TEST(TrainOptions, TransformerOutputInitAndHighNoiseFraction) {
 
   expect_rejected("high-noise-bad", "--high-noise-fraction 1.5", "--high-noise-fraction must be in [0, 1]");
   fs::remove_all(zero.dir.parent_path());
+}
+
+// --text-steps: the text encoder is pretrained between the two stages (its losses logged as
+// "text" lines), its probe then names the captions' positions far above chance, the
+// diffusion stage starts from that encoder, and a run stopped right after the pretraining and
+// resumed does not repeat it: its curve is the uninterrupted one.
+TEST(TrainOptions, TextEncoderPretraining) {
+  constexpr int kTextSteps = 150;
+  const std::string options = "--text-steps " + std::to_string(kTextSteps) + " --text-batch 32 --text-lr 3e-3";
+  const TrainRun run = full_run("text", options);
+  ASSERT_EQ(run.losses.size(), static_cast<std::size_t>(kVaeSteps + kTextSteps + kDiffusionSteps));
+  auto loss_at = [&](int line) {
+    std::istringstream fields(run.losses[static_cast<std::size_t>(line)]);
+    std::string stage;
+    long long step = 0;
+    double loss = 0;
+    fields >> stage >> step >> loss;
+    EXPECT_EQ(stage, "text") << run.losses[static_cast<std::size_t>(line)];
+    return loss;
+  };
+  for (int i = 0; i < kTextSteps; ++i) EXPECT_TRUE(std::isfinite(loss_at(kVaeSteps + i))) << i;
+  EXPECT_TRUE(run.losses[kVaeSteps + kTextSteps].starts_with("diffusion 0 ")) << run.losses[kVaeSteps + kTextSteps];
+
+  std::ifstream err(run.dir / "stderr.txt");
+  const std::string text((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  const std::size_t at = text.find("position ", text.find("probe accuracy"));
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_GT(std::stod(text.substr(at + 9)), 30.0) << "chance is 10 %: " << text.substr(at, 20);
+
+  // Same seed without the pretraining: the same VAE stage, another diffusion stage.
+  const TrainRun plain = full_run("text-plain");
+  for (int i = 0; i < kVaeSteps; ++i) EXPECT_EQ(run.losses[i], plain.losses[i]) << "VAE step " << i;
+  EXPECT_NE(run.losses.back(), plain.losses.back());
+
+  const fs::path dir = scratch("text-resumed");
+  ASSERT_EQ(train(dir, options + " --stop-after " + std::to_string(kVaeSteps)), 0) << "see " << dir / "stderr.txt";
+  ASSERT_EQ(train(dir, options + " --resume"), 0) << "see " << dir / "stderr.txt";
+  EXPECT_EQ(read_lines(dir / "loss.txt"), run.losses);
+
+  expect_rejected("text-bad-batch", "--text-steps 5 --text-batch 0", "--text-batch must be at least 1");
+  expect_rejected("text-bad-steps", "--text-steps -1", "--text-steps must not be negative");
+  fs::remove_all(run.dir.parent_path());
 }

@@ -1,12 +1,14 @@
 #include "trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <numbers>
 #include <span>
 #include <sstream>
@@ -188,6 +190,38 @@ Batch draw_batch(std::mt19937_64& rng, std::int64_t count, int side) {
   return batch;
 }
 
+// The attributes a caption states, as class indices for the text encoder's pretraining probe:
+// background and shape colour (8 each), shape (4), size (2 + "not stated"), position (9 + "not
+// stated"). The probe's logits are these groups side by side.
+constexpr std::array<std::int64_t, 5> kCaptionClassCounts{8, 8, 4, 3, 10};
+constexpr std::array<const char*, 5> kCaptionAttributes{"background", "colour", "shape", "size", "position"};
+
+// The probe's logits [B,33] as one [B,n] tensor per attribute group.
+std::vector<torch::Tensor> attribute_logits(const torch::Tensor& logits) {
+  return logits.split_with_sizes(kCaptionClassCounts, 1);
+}
+
+struct CaptionBatch {
+  std::vector<std::string> captions;
+  torch::Tensor labels;  // int64 [B,5], one column per attribute group
+};
+
+CaptionBatch draw_captions(std::mt19937_64& rng, std::int64_t count) {
+  CaptionBatch batch;
+  batch.labels = torch::empty({count, 5}, torch::kLong);
+  auto labels = batch.labels.accessor<std::int64_t, 2>();
+  for (std::int64_t i = 0; i < count; ++i) {
+    const shapes::Scene scene = shapes::random_scene(rng);
+    batch.captions.push_back(shapes::caption(scene));
+    labels[i][0] = static_cast<std::int64_t>(scene.background);
+    labels[i][1] = static_cast<std::int64_t>(scene.colour);
+    labels[i][2] = static_cast<std::int64_t>(scene.shape);
+    labels[i][3] = scene.size_stated ? static_cast<std::int64_t>(scene.size) : 2;
+    labels[i][4] = scene.position_stated ? static_cast<std::int64_t>(scene.position) : 9;
+  }
+  return batch;
+}
+
 class CaptionEncoder {
  public:
   CaptionEncoder() : tokenizer_(models::ClipTokenizer::load_default()) {}
@@ -325,6 +359,10 @@ class Training {
       throw std::invalid_argument("--high-noise-fraction must be in [0, 1]");
     if (!(options.text_encoder_lr_scale >= 0))
       throw std::invalid_argument("--text-encoder-lr-scale must not be negative");
+    if (options.text_steps < 0) throw std::invalid_argument("--text-steps must not be negative");
+    if (options.text_steps > 0 && options.text_batch < 1)
+      throw std::invalid_argument("--text-batch must be at least 1");
+    if (!(options.text_lr >= 0)) throw std::invalid_argument("--text-lr must not be negative");
     const std::int64_t unet_multiple = std::int64_t{1} << (options.sizes.unet_channel_mult.size() - 1);
     if (latent_side_ % unet_multiple != 0)
       throw std::invalid_argument("the latent side " + std::to_string(latent_side_) +
@@ -468,7 +506,66 @@ class Training {
 
   // -- stage 2 --
 
+  // Stage 2a, before the first diffusion step: the text encoder alone, with a linear probe on the
+  // mean of its output tokens that must name each attribute of the caption (see
+  // TrainOptions::text_steps). The probe is dropped afterwards.
+  void pretrain_text_encoder() {
+    set_trainable(*vae_, false);
+    set_trainable(*unet_, false);
+    set_trainable(*clip_, true);
+    const std::int64_t classes =
+        std::accumulate(kCaptionClassCounts.begin(), kCaptionClassCounts.end(), std::int64_t{0});
+    torch::nn::Linear probe(clip_->config.width, classes);
+    {
+      torch::NoGradGuard no_grad;
+      default_uniform_(probe->weight, gen_);
+      probe->bias.zero_();
+    }
+    std::vector<torch::Tensor> params = clip_->parameters();
+    for (auto& p : probe->parameters()) params.push_back(p);
+    torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o_.text_lr).weight_decay(o_.weight_decay));
+    CaptionEncoder captions;
+    auto probe_logits = [&](const std::vector<std::string>& texts) {
+      return probe->forward(clip_->forward(captions.ids(texts)).last_hidden_state.mean(1));
+    };
+    Progress progress("text", o_.text_steps, 0, o_.text_batch);
+    double smoothed = -1;
+    for (std::int64_t step = 0; step < o_.text_steps; ++step) {
+      set_lr(optimizer, cosine_lr(o_.text_lr, step, o_.text_steps, o_.warmup_steps));
+      const CaptionBatch batch = draw_captions(data_rng_, o_.text_batch);
+      const std::vector<torch::Tensor> groups = attribute_logits(probe_logits(batch.captions));
+      torch::Tensor loss = torch::zeros({}, groups[0].options());
+      for (std::size_t g = 0; g < groups.size(); ++g)
+        loss = loss + torch::nn::functional::cross_entropy(groups[g], batch.labels.select(1, static_cast<std::int64_t>(g)));
+      optimizer.zero_grad();
+      loss.backward();
+      torch::nn::utils::clip_grad_norm_(params, o_.grad_clip);
+      optimizer.step();
+      const double value = loss.item<double>();
+      smoothed = smoothed < 0 ? value : 0.98 * smoothed + 0.02 * value;
+      log_loss("text", step, value);
+      progress.update(step + 1, smoothed);
+    }
+    progress.finish(o_.text_steps, smoothed);
+    // How well the probe names each attribute of fresh captions (a generator of its own).
+    torch::NoGradGuard no_grad;
+    std::mt19937_64 check_rng(o_.seed ^ 0xC2B2AE3D27D4EB4FULL);
+    const CaptionBatch check = draw_captions(check_rng, 512);
+    const std::vector<torch::Tensor> groups = attribute_logits(probe_logits(check.captions));
+    std::string line = "text encoder: probe accuracy on 512 fresh captions";
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const torch::Tensor right = groups[g].argmax(1).eq(check.labels.select(1, static_cast<std::int64_t>(g)));
+      char part[48];
+      std::snprintf(part, sizeof part, "%s %s %.1f %%", g == 0 ? ":" : ",", kCaptionAttributes[g],
+                    100.0 * right.to(torch::kDouble).mean().item<double>());
+      line += part;
+    }
+    note(line);
+    text_pretrained_ = true;
+  }
+
   bool train_diffusion() {
+    if (step_ == 0 && o_.text_steps > 0 && !text_pretrained_) pretrain_text_encoder();
     const bool train_text_encoder = o_.text_encoder_lr_scale > 0;
     set_trainable(*vae_, false);
     set_trainable(*clip_, train_text_encoder);
@@ -575,17 +672,20 @@ class Training {
 
   void record(double loss) {
     smoothed_ = smoothed_ < 0 ? loss : 0.98 * smoothed_ + 0.02 * loss;
-    if (!o_.loss_log.empty()) {
-      if (!loss_log_) {
-        loss_log_ = std::make_unique<std::ofstream>(o_.loss_log, std::ios::app);
-        if (!*loss_log_) throw std::runtime_error("cannot open the loss log " + o_.loss_log.string());
-      }
-      char line[96];
-      std::snprintf(line, sizeof line, "%s %lld %.9e\n", stage_ == 1 ? "vae" : "diffusion",
-                    static_cast<long long>(step_), loss);
-      *loss_log_ << line;
-      loss_log_->flush();
+    log_loss(stage_ == 1 ? "vae" : "diffusion", step_, loss);
+  }
+
+  // One "stage step loss" line in the loss log, when there is one.
+  void log_loss(const char* stage, std::int64_t step, double loss) {
+    if (o_.loss_log.empty()) return;
+    if (!loss_log_) {
+      loss_log_ = std::make_unique<std::ofstream>(o_.loss_log, std::ios::app);
+      if (!*loss_log_) throw std::runtime_error("cannot open the loss log " + o_.loss_log.string());
     }
+    char line[96];
+    std::snprintf(line, sizeof line, "%s %lld %.9e\n", stage, static_cast<long long>(step), loss);
+    *loss_log_ << line;
+    loss_log_->flush();
   }
 
   std::int64_t total_steps_done() const { return stage_ == 1 ? step_ : o_.vae_steps + step_; }
@@ -632,6 +732,7 @@ class Training {
                             {"vae_final_loss", vae_final_loss_},
                             {"latent_scale", latent_scale_},
                             {"vae_psnr_db", vae_psnr_},
+                            {"text_pretrained", text_pretrained_},
                             {"data_rng", rng_state(data_rng_)},
                             {"seed", o_.seed},
                             {"sizes", sizes_json()}};
@@ -690,6 +791,7 @@ class Training {
     vae_final_loss_ = state.at("vae_final_loss").get<double>();
     latent_scale_ = state.at("latent_scale").get<double>();
     vae_psnr_ = state.at("vae_psnr_db").get<double>();
+    text_pretrained_ = state.value("text_pretrained", false);
     set_rng_state(data_rng_, state.at("data_rng").get<std::string>());
     resumed_optimizer_ = std::make_unique<torch::serialize::InputArchive>();
     resumed_optimizer_->load_from((folder / "optimizer.pt").string());
@@ -798,6 +900,7 @@ class Training {
   std::int64_t step_ = 0;
   double smoothed_ = -1;
   double vae_final_loss_ = 0, vae_psnr_ = 0, latent_scale_ = 1.0;
+  bool text_pretrained_ = false;  // the text encoder's pretraining (stage 2a) is done
   std::vector<torch::Tensor> ema_;
   std::unique_ptr<torch::serialize::InputArchive> resumed_optimizer_;
   std::unique_ptr<std::ofstream> loss_log_;
