@@ -324,6 +324,9 @@ void write_png_rgb(const fs::path& path, const torch::Tensor& rgb8) {
 
 // ---- the run -------------------------------------------------------------------------------
 
+// The progress bar's loss: an exponential average over ~50 steps (a negative `smoothed`: none yet).
+double smooth_loss(double smoothed, double loss) { return smoothed < 0 ? loss : 0.98 * smoothed + 0.02 * loss; }
+
 double cosine_lr(double base, std::int64_t step, std::int64_t total, std::int64_t warmup) {
   if (step < warmup) return base * static_cast<double>(step + 1) / static_cast<double>(warmup);
   const double progress =
@@ -524,9 +527,8 @@ class Training {
     std::vector<torch::Tensor> params = clip_->parameters();
     for (auto& p : probe->parameters()) params.push_back(p);
     torch::optim::AdamW optimizer(params, torch::optim::AdamWOptions(o_.text_lr).weight_decay(o_.weight_decay));
-    CaptionEncoder captions;
     auto probe_logits = [&](const std::vector<std::string>& texts) {
-      return probe->forward(clip_->forward(captions.ids(texts)).last_hidden_state.mean(1));
+      return probe->forward(clip_->forward(captions_.ids(texts)).last_hidden_state.mean(1));
     };
     Progress progress("text", o_.text_steps, 0, o_.text_batch);
     double smoothed = -1;
@@ -542,7 +544,7 @@ class Training {
       torch::nn::utils::clip_grad_norm_(params, o_.grad_clip);
       optimizer.step();
       const double value = loss.item<double>();
-      smoothed = smoothed < 0 ? value : 0.98 * smoothed + 0.02 * value;
+      smoothed = smooth_loss(smoothed, value);
       log_loss("text", step, value);
       progress.update(step + 1, smoothed);
     }
@@ -589,7 +591,6 @@ class Training {
       optimizer.load(*resumed_optimizer_);
       resumed_optimizer_.reset();
     }
-    CaptionEncoder captions;
     Progress progress("diffusion", o_.diffusion_steps, step_, o_.diffusion_batch);
     const std::int64_t b = o_.diffusion_batch;
     while (step_ < o_.diffusion_steps) {
@@ -618,7 +619,7 @@ class Training {
       const torch::Tensor alpha_bar = alphas_cumprod_.index_select(0, t).view({b, 1, 1, 1});
       const torch::Tensor noisy = alpha_bar.sqrt() * latents + (1.0 - alpha_bar).sqrt() * noise;
 
-      const torch::Tensor context = clip_->forward(captions.ids(batch.captions)).last_hidden_state;
+      const torch::Tensor context = clip_->forward(captions_.ids(batch.captions)).last_hidden_state;
       const torch::Tensor predicted = unet_->forward(noisy, t, context);
       torch::Tensor per_sample = (predicted - noise).square().mean({1, 2, 3});
       if (o_.min_snr_gamma > 0 || o_.x0_weight_floor > 0) {
@@ -671,7 +672,7 @@ class Training {
   // -- bookkeeping --
 
   void record(double loss) {
-    smoothed_ = smoothed_ < 0 ? loss : 0.98 * smoothed_ + 0.02 * loss;
+    smoothed_ = smooth_loss(smoothed_, loss);
     log_loss(stage_ == 1 ? "vae" : "diffusion", step_, loss);
   }
 
@@ -850,11 +851,10 @@ class Training {
         "a green triangle at the top on a red background",
         "a large black cross on the left on a cyan background",
     };
-    CaptionEncoder captions;
     const std::int64_t n = static_cast<std::int64_t>(prompts.size());
-    const torch::Tensor cond = clip->forward(captions.ids(prompts)).last_hidden_state;
+    const torch::Tensor cond = clip->forward(captions_.ids(prompts)).last_hidden_state;
     const torch::Tensor uncond =
-        clip->forward(captions.ids(std::vector<std::string>(prompts.size(), ""))).last_hidden_state;
+        clip->forward(captions_.ids(std::vector<std::string>(prompts.size(), ""))).last_hidden_state;
     const sampling::DiscreteSchedule schedule;
     const torch::Tensor sigmas = sampling::compute_sigmas(schedule, "normal", o_.grid_steps);
     const auto sampler = sampling::make_sampler("euler");
@@ -894,6 +894,7 @@ class Training {
   models::AutoencoderKL vae_;
   models::ClipTextModel clip_;
   models::UNetModel unet_;
+  CaptionEncoder captions_;  // one tokenizer and caption cache for every stage
   torch::Tensor alphas_cumprod_;
   std::int64_t latent_side_ = 0;
   int stage_ = 1;
