@@ -72,8 +72,9 @@ int main(int argc, char** argv) {
   CLI::App app("diffgraph-editor: build, run and inspect diffgraph workflows", "diffgraph-editor");
   app.set_version_flag("--version", std::string("diffgraph-editor ") + engine_version());
   app.add_option("GRAPH", options.graph, "workflow to open (.json, or a PNG saved by diffgraph)");
-  app.add_option("--plugins", options.plugin_dirs, "also load plugins from DIR (repeatable)");
-  app.add_option("--models", options.model_dirs, "folders model loaders search first (repeatable)");
+  // One folder per occurrence, so `--models DIR graph.json` leaves the graph positional.
+  app.add_option("--plugins", options.plugin_dirs, "also load plugins from DIR (repeatable)")->allow_extra_args(false);
+  app.add_option("--models", options.model_dirs, "folders model loaders search first (repeatable)")->allow_extra_args(false);
   app.add_option("--output-dir", options.output_dir, "where output nodes write files (default: output)");
   app.add_option("--scale", options.scale, "UI scale for HiDPI screens (default: the monitor's)")->check(CLI::Range(0.5, 4.0));
   app.add_option("--size", options.size, "window size WIDTHxHEIGHT (default 1280x800)");

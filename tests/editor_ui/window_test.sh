@@ -29,7 +29,8 @@ fi
 
 echo "== window under Xvfb"
 command -v xvfb-run >/dev/null || { echo "FAIL: xvfb-run is not installed (scripts/install-deps.sh installs xvfb)"; exit 1; }
-xvfb-run -a -s "-screen 0 1280x800x24" "$editor" graphs/txt2img.json --models "$work/models" \
+# --models before the graph: each --models takes one folder, so the graph stays positional.
+xvfb-run -a -s "-screen 0 1280x800x24" "$editor" --models "$work/models" graphs/txt2img.json \
   --output-dir "$work/output" --run --screenshot "$work/txt2img.png" --frames 3 --size 1280x800 --timeout 300
 ls "$work/output"
 "$checker" "$work/txt2img.png"

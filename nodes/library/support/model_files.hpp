@@ -12,7 +12,8 @@
 namespace diffgraph::nodes {
 
 /// The model folders of a run: Environment::model_dirs, then the source tree's models/ (where
-/// the embedded default model lives in a build tree) and <exe>/../share/diffgraph/models.
+/// the embedded default model lives in a build tree) and, for an installed plugin in
+/// <prefix>/lib/diffgraph/plugins, <prefix>/share/diffgraph/models (where it is installed).
 std::vector<std::filesystem::path> model_folders(const Environment& environment);
 
 /// Checkpoints found in the model folders: `.safetensors` files (up to two folders deep) and
