@@ -33,10 +33,12 @@ std::vector<fs::path> model_folders(const Environment& environment) {
 #ifdef DIFFGRAPH_SOURCE_DIR
   folders.push_back(fs::path(DIFFGRAPH_SOURCE_DIR) / "models");
 #endif
-  // The plugin lives in <prefix>/lib/diffgraph/plugins; installed models in <prefix>/share/diffgraph/models.
+#ifdef DIFFGRAPH_PLUGIN_TO_MODELS
+  // Installed: <prefix>/share/diffgraph/models, relative to this plugin's install folder.
   boost::system::error_code ec;
   auto self = boost::dll::this_line_location(ec);
-  if (!ec) folders.push_back(fs::path(self.string()).parent_path() / ".." / ".." / ".." / "share" / "diffgraph" / "models");
+  if (!ec) folders.push_back(fs::path(self.string()).parent_path() / DIFFGRAPH_PLUGIN_TO_MODELS);
+#endif
   std::vector<fs::path> unique;
   std::set<fs::path> seen;
   for (auto& folder : folders) {

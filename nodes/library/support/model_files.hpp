@@ -12,8 +12,8 @@
 namespace diffgraph::nodes {
 
 /// The model folders of a run: Environment::model_dirs, then the source tree's models/ (where
-/// the embedded default model lives in a build tree) and, for an installed plugin in
-/// <prefix>/lib/diffgraph/plugins, <prefix>/share/diffgraph/models (where it is installed).
+/// the embedded default model lives in a build tree) and, relative to this plugin's folder, the
+/// installed <prefix>/share/diffgraph/models (where `cmake --install` puts it).
 std::vector<std::filesystem::path> model_folders(const Environment& environment);
 
 /// Checkpoints found in the model folders: `.safetensors` files (up to two folders deep) and
