@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--caption-dropout", options.caption_dropout, "Probability of the empty prompt (for CFG)")
       ->capture_default_str();
+  app.add_option("--caption-shape-noise", options.caption_shape_noise,
+                 "Probability that a caption's shape word is drawn at random (noisy captions)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--ema", options.ema_decay, "EMA decay of the text encoder and U-Net weights (0 = none)")
       ->capture_default_str();
   app.add_option("--min-snr-gamma", options.min_snr_gamma, "Min-SNR loss weighting gamma (0 = plain MSE)")

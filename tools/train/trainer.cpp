@@ -174,7 +174,7 @@ void set_trainable(torch::nn::Module& module, bool trainable) {
 
 struct Batch {
   torch::Tensor images;  // float32 [B,3,S,S] in [-1,1]
-  std::vector<std::string> captions;
+  std::vector<shapes::Scene> scenes;
 };
 
 Batch draw_batch(std::mt19937_64& rng, std::int64_t count, int side) {
@@ -184,7 +184,7 @@ Batch draw_batch(std::mt19937_64& rng, std::int64_t count, int side) {
   for (std::int64_t i = 0; i < count; ++i) {
     const shapes::Scene scene = shapes::random_scene(rng);
     shapes::render(scene, side, std::span<std::uint8_t>(rgb[i].data_ptr<std::uint8_t>(), bytes));
-    batch.captions.push_back(shapes::caption(scene));
+    batch.scenes.push_back(scene);
   }
   batch.images = rgb.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(127.5).sub_(1.0).contiguous();
   return batch;
@@ -600,9 +600,13 @@ class Training {
         return false;
       }
       set_lr(optimizer, cosine_lr(o_.unet_lr, step_, o_.diffusion_steps, o_.warmup_steps), group_factors);
-      Batch batch = draw_batch(data_rng_, b, o_.image_size);
-      for (auto& caption : batch.captions)
-        if (uniform01(data_rng_) < o_.caption_dropout) caption.clear();
+      const Batch batch = draw_batch(data_rng_, b, o_.image_size);
+      std::vector<std::string> captions;
+      for (shapes::Scene scene : batch.scenes) {
+        if (o_.caption_shape_noise > 0 && uniform01(data_rng_) < o_.caption_shape_noise)
+          scene.shape = shapes::kShapeKinds[data_rng_() % shapes::kShapeKinds.size()];
+        captions.push_back(uniform01(data_rng_) < o_.caption_dropout ? std::string() : shapes::caption(scene));
+      }
 
       torch::Tensor latents;
       {
@@ -619,7 +623,7 @@ class Training {
       const torch::Tensor alpha_bar = alphas_cumprod_.index_select(0, t).view({b, 1, 1, 1});
       const torch::Tensor noisy = alpha_bar.sqrt() * latents + (1.0 - alpha_bar).sqrt() * noise;
 
-      const torch::Tensor context = clip_->forward(captions_.ids(batch.captions)).last_hidden_state;
+      const torch::Tensor context = clip_->forward(captions_.ids(captions)).last_hidden_state;
       const torch::Tensor predicted = unet_->forward(noisy, t, context);
       torch::Tensor per_sample = (predicted - noise).square().mean({1, 2, 3});
       if (o_.min_snr_gamma > 0 || o_.x0_weight_floor > 0) {
