@@ -10,12 +10,11 @@
 #include <vector>
 
 namespace diffgraph::shapes {
-namespace {
 
-// rng() % n and a 53-bit uniform double: unlike std::uniform_*_distribution these give the same
-// numbers with every standard library, so a training seed means the same data everywhere.
 std::size_t uniform_index(std::mt19937_64& rng, std::size_t n) { return rng() % n; }
 double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
+namespace {
 
 void draw_jitter(Scene& s, std::mt19937_64& rng) {
   s.jitter_x = static_cast<float>((2 * uniform01(rng) - 1) * kJitter);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <span>
@@ -69,6 +70,12 @@ struct Scene {
   bool position_stated = true;      ///< whether the caption mentions the position
   float jitter_x = 0, jitter_y = 0;  ///< centre offset, fraction of the side
 };
+
+/// Platform-stable random draws: an index in [0, n) (rng() % n) and a double in [0, 1) from 53
+/// random bits. Unlike std::uniform_*_distribution they give the same numbers with every standard
+/// library, so a seed means the same scenes, captions and prompts everywhere.
+std::size_t uniform_index(std::mt19937_64& rng, std::size_t n);
+double uniform01(std::mt19937_64& rng);
 
 /// A uniformly random scene (all attributes uniform, colour != background, size/position each
 /// stated with probability 0.8, jitter uniform in ±kJitter). Deterministic for a given rng state,

@@ -168,7 +168,7 @@ T another(const std::array<T, N>& choices, T value, std::mt19937_64& rng, Allowe
   std::vector<T> candidates;
   for (T c : choices)
     if (c != value && allowed(c)) candidates.push_back(c);
-  return candidates.at(rng() % candidates.size());
+  return candidates.at(shapes::uniform_index(rng, candidates.size()));
 }
 
 }  // namespace

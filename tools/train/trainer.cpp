@@ -106,11 +106,7 @@ models::UNetConfig unet_config(const ModelSizes& s) {
   return c;
 }
 
-// ---- random numbers ------------------------------------------------------------------------
-
-// A double in [0, 1) from 53 random bits: the same on every standard library (unlike
-// std::uniform_real_distribution), so runs reproduce across platforms.
-double uniform01(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+// ---- random numbers (the draws themselves: shapes::uniform01 / uniform_index) ---------------
 
 std::string rng_state(const std::mt19937_64& rng) {
   std::ostringstream out;
@@ -603,9 +599,9 @@ class Training {
       const Batch batch = draw_batch(data_rng_, b, o_.image_size);
       std::vector<std::string> captions;
       for (shapes::Scene scene : batch.scenes) {
-        if (o_.caption_shape_noise > 0 && uniform01(data_rng_) < o_.caption_shape_noise)
-          scene.shape = shapes::kShapeKinds[data_rng_() % shapes::kShapeKinds.size()];
-        captions.push_back(uniform01(data_rng_) < o_.caption_dropout ? std::string() : shapes::caption(scene));
+        if (o_.caption_shape_noise > 0 && shapes::uniform01(data_rng_) < o_.caption_shape_noise)
+          scene.shape = shapes::kShapeKinds[shapes::uniform_index(data_rng_, shapes::kShapeKinds.size())];
+        captions.push_back(shapes::uniform01(data_rng_) < o_.caption_dropout ? std::string() : shapes::caption(scene));
       }
 
       torch::Tensor latents;
