@@ -53,7 +53,7 @@ std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::fil
   auto program = boost::dll::program_location(ec);
   if (!ec) {
     std::filesystem::path bin = std::filesystem::path(program.string()).parent_path();
-    dirs.push_back(bin.parent_path() / "lib" / "diffgraph" / "plugins");
+    dirs.push_back(bin / DIFFGRAPH_BIN_TO_PLUGINS);
   }
   std::vector<std::filesystem::path> unique;
   std::set<std::filesystem::path> seen;

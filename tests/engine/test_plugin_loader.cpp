@@ -96,6 +96,8 @@ TEST(PluginLoader, SearchPathHonoursExtraDirsAndTheEnvironment) {
   EXPECT_EQ(path[1], "/tmp/dg_a");
   EXPECT_EQ(path[2], "/tmp/dg_b");
   EXPECT_EQ(path.back().filename(), "plugins");
+  // The build tree mirrors the install: the folder beside the binary is where basic.so was built.
+  EXPECT_EQ(path.back(), std::filesystem::weakly_canonical(std::filesystem::path(BASIC_PLUGIN_FILE).parent_path()));
 }
 
 TEST(PluginLoader, TheBasicPluginRunsAGraph) {
