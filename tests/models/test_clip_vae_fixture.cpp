@@ -1,5 +1,6 @@
 // test_clip_vae_fixture.cpp — the CLIP text encoder, the KL-VAE and checkpoint detection
-// against every `clip_text`, `vae`, `checkpoint` and `manifest` case of the fixtures.
+// against every handled `clip_text`, `vae`, `checkpoint` and `manifest` case of the fixtures
+// (one `fixture <id>: ok|FAIL` line each).
 //
 // Sizes, prefixes, tolerances and configs all come from the cases; the manifests are checked
 // by building the full-size models on the meta device (no memory) and matching their
@@ -92,6 +93,7 @@ class ClipTextFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 TEST_P(ClipTextFixture, MatchesReference) {
   const FixtureCase& fixture = GetParam();
+  const diffgraph::testing::CaseReport case_report(fixture.id());
   const CaseWeights weights = case_weights(fixture);
   ClipTextModel model = load_clip_text(weights.file, weights.prefix, weights.config);
   EXPECT_EQ(model->config, ClipTextConfig::from_json(weights.config, detect_clip_text_config(
@@ -120,6 +122,7 @@ class VaeFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 TEST_P(VaeFixture, MatchesReference) {
   const FixtureCase& fixture = GetParam();
+  const diffgraph::testing::CaseReport case_report(fixture.id());
   const CaseWeights weights = case_weights(fixture);
   AutoencoderKL model = load_vae(weights.file, weights.prefix, weights.config);
 
@@ -158,6 +161,7 @@ class CheckpointFixture : public ::testing::TestWithParam<FixtureCase> {};
 
 TEST_P(CheckpointFixture, DetectsEveryComponent) {
   const FixtureCase& fixture = GetParam();
+  const diffgraph::testing::CaseReport case_report(fixture.id());
   CheckpointInfo info = inspect_checkpoint(fixture.file("data"));
   const auto file = SafetensorsFile::open(fixture.file("data"));
   EXPECT_EQ(info.tensor_count, file.tensors().size());
@@ -219,6 +223,7 @@ std::int64_t elements(const std::vector<std::int64_t>& shape) {
 
 TEST_P(ManifestFixture, FullSizeModelsMatchTheKeyList) {
   const FixtureCase& fixture = GetParam();
+  const diffgraph::testing::CaseReport case_report(fixture.id());
   const json& manifest = fixture.config;
   ShapeMap all;
   std::map<std::string, ShapeMap> required, optional;

@@ -34,10 +34,8 @@ nlohmann::json weights_config(const dt::FixtureCase& c) {
   return config.at(nlohmann::json::json_pointer(w.at("config_pointer").get<std::string>()));
 }
 
-class UNetFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
-
-TEST_P(UNetFixture, DetectionAgreesWithConfig) {
-  const auto& c = GetParam();
+// Detection from the weights' shapes agrees with the case's model config.
+void check_detection(const dt::FixtureCase& c) {
   const auto& w = c.entry.at("weights");
   const auto file = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
   const dm::UNetConfig detected = dm::detect_unet_config(dm::shapes_under(file, w.at("prefix").get<std::string>()));
@@ -53,8 +51,8 @@ TEST_P(UNetFixture, DetectionAgreesWithConfig) {
   EXPECT_EQ(detected.use_linear_in_transformer, variant == "sd2_linear_proj") << variant;
 }
 
-TEST_P(UNetFixture, CallsMatchReference) {
-  const auto& c = GetParam();
+// Every U-Net call of the case, its inter.* block outputs, and the same with prepacked weights.
+void check_calls(const dt::FixtureCase& c) {
   const auto& w = c.entry.at("weights");
   const auto weights = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
   const auto data = dm::SafetensorsFile::open(c.file("data"));
@@ -114,8 +112,8 @@ TEST_P(UNetFixture, CallsMatchReference) {
   EXPECT_LE(max_abs_diff(again, dm::load_tensor(data, output)), c.atol(output)) << "with prepacked weights reused";
 }
 
-TEST_P(UNetFixture, TimestepEmbeddingMatchesReference) {
-  const auto& c = GetParam();
+// The sinusoidal timestep embedding on its own.
+void check_timestep_embedding(const dt::FixtureCase& c) {
   const auto data = dm::SafetensorsFile::open(c.file("data"));
   const torch::Tensor t = dm::load_tensor(data, "timestep_embedding_t");
   const std::regex dim_name("timestep_embedding_dim([0-9]+)");
@@ -135,15 +133,27 @@ TEST_P(UNetFixture, TimestepEmbeddingMatchesReference) {
 
 std::vector<dt::FixtureCase> unet_cases() { return dt::fixture_cases("unet"); }
 
+class UNetFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
+
+TEST_P(UNetFixture, MatchesReference) {
+  const auto& c = GetParam();
+  const dt::CaseReport case_report(c.id());
+  {
+    SCOPED_TRACE("detection");
+    check_detection(c);
+  }
+  {
+    SCOPED_TRACE("calls");
+    check_calls(c);
+  }
+  {
+    SCOPED_TRACE("timestep embedding");
+    check_timestep_embedding(c);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, UNetFixture, ::testing::ValuesIn(unet_cases()),
                          [](const auto& info) { return dt::case_test_name(info.param.id()); });
-
-TEST(UNetFixtureCases, BothVariantsPresent) {
-  std::set<std::string> variants;
-  for (const auto& c : unet_cases()) variants.insert(c.entry.at("variant").get<std::string>());
-  EXPECT_TRUE(variants.count("sd1_conv_proj"));
-  EXPECT_TRUE(variants.count("sd2_linear_proj"));
-}
 
 // ---- attention -----------------------------------------------------------------------------
 
@@ -382,7 +392,8 @@ TEST(UNetConfig, RejectsBadFields) {
   }
 }
 
-// Full-size SD1.5 / SD2.1 U-Nets built on the meta device hold exactly the manifest's keys and shapes.
+// Full-size U-Nets (of the handled manifests: SD1.5, SD2.1) built on the meta device hold exactly
+// the manifest's keys and shapes. The cases are reported by test_clip_vae_fixture's manifest test.
 TEST(UNetManifest, FullSizeModelsMatchKeyLists) {
   for (const auto& c : dt::fixture_cases("manifest")) {
     dm::ShapeMap shapes;
@@ -426,14 +437,18 @@ TEST(UNetModel, RejectsMismatchedInputs) {
 }
 
 TEST(UNetModel, LoadRejectsWrongPrefix) {
-  const auto c = unet_cases().front();
+  const auto cases = unet_cases();
+  ASSERT_FALSE(cases.empty()) << "no handled unet case in the fixtures";
+  const auto& c = cases.front();
   const auto& w = c.entry.at("weights");
   const auto file = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
   EXPECT_THROW(dm::load_unet(file, "model.nothing_here.", std::nullopt, {}), std::invalid_argument);
-  // A config contradicting the shapes is caught by the loader, which names the keys.
+  // A config contradicting the shapes (twice the case's channels) is caught by the loader,
+  // which names the keys.
+  nlohmann::json contradicting = weights_config(c);
+  contradicting["model_channels"] = 2 * contradicting.at("model_channels").get<std::int64_t>();
   try {
-    dm::load_unet(file, w.at("prefix").get<std::string>(), nlohmann::json{{"model_channels", 64}, {"num_heads", 2}},
-                  torch::TensorOptions(torch::kFloat32));
+    dm::load_unet(file, w.at("prefix").get<std::string>(), contradicting, torch::TensorOptions(torch::kFloat32));
     FAIL() << "no exception";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("input_blocks.0.0.weight"), std::string::npos) << e.what();

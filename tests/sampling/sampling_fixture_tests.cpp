@@ -1,5 +1,6 @@
-// sampling_fixture_tests.cpp — the sampling library against every `schedule`, `sampling`, `ddim`,
-// `noise`, `pipeline_txt2img` and `pipeline_img2img` case of the golden fixtures (README §6, §7, §9).
+// sampling_fixture_tests.cpp — the sampling library against every handled `schedule`, `sampling`,
+// `ddim`, `noise`, `pipeline_txt2img` and `pipeline_img2img` case of the golden fixtures (README
+// §6, §7, §9), one `fixture <id>: ok|FAIL` line each.
 //
 // Everything — sampler, scheduler, steps, CFG scale, seeds, shapes, prompts, tolerances — comes
 // from the cases and their configs. The denoiser is the tiny U-Net of the case's checkpoint with
@@ -166,6 +167,7 @@ class ScheduleFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 
 TEST_P(ScheduleFixture, TablesSchedulersAndConversions) {
   const auto& c = GetParam();
+  const dt::CaseReport case_report(c.id());
   const ds::DiscreteSchedule schedule(schedule_config(c));
   std::map<std::string, torch::Tensor> mine{
       {"betas", schedule.betas().to(torch::kFloat32)},
@@ -209,6 +211,7 @@ class NoiseFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 
 TEST_P(NoiseFixture, MatchesOneCpuKernel) {
   const auto& c = GetParam();
+  const dt::CaseReport case_report(c.id());
   const auto seed = ds::parse_seed(c.entry.at("seed_str").get<std::string>());
   const auto shape = c.entry.at("shape").get<std::vector<std::int64_t>>();
   const auto draws = c.entry.at("draws").get<std::int64_t>();
@@ -248,6 +251,7 @@ class SamplingFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 
 TEST_P(SamplingFixture, TrajectoryMatchesReference) {
   const auto& c = GetParam();
+  const dt::CaseReport case_report(c.id());
   const auto& e = c.entry;
   torch::InferenceMode inference;
   const ds::DiscreteSchedule schedule(schedule_config(c));
@@ -334,6 +338,7 @@ class DdimFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 
 TEST_P(DdimFixture, MatchesCompVisSampler) {
   const auto& c = GetParam();
+  const dt::CaseReport case_report(c.id());
   const auto& e = c.entry;
   torch::InferenceMode inference;
   const ds::DiscreteSchedule schedule(schedule_config(c));
@@ -390,6 +395,7 @@ class PipelineFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 
 TEST_P(PipelineFixture, PromptToImage) {
   const auto& c = GetParam();
+  const dt::CaseReport case_report(c.id());
   const auto& e = c.entry;
   const bool img2img = c.kind() == "pipeline_img2img";
   torch::InferenceMode inference;

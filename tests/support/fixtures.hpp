@@ -1,18 +1,28 @@
-// fixtures.hpp — iterate the golden-fixture cases of ../shared/fixtures/index.json.
+// fixtures.hpp — iterate the golden-fixture cases of ../shared/fixtures/index.json and report
+// each one checked.
 //
 // The folder comes from DIFFGRAPH_FIXTURES (default ../shared/fixtures, relative to the
-// working directory, which ctest sets to the source root). Every case listed with a kind is
-// returned, so a new case in the same layout needs no code change.
+// working directory, which ctest sets to the source root). Every case of a handled kind and
+// variant is returned, so a new case in the same layout needs no code change. Another folder in
+// the same layout may hold other cases, so no case is skipped silently: every test that checks
+// a case prints `fixture <id>: ok` or `fixture <id>: FAIL <why>` (CaseReport), and the coverage
+// test lists each kind or variant of index.json that no test handles yet
+// (`fixture kind unet/sdxl: not handled`, see handled_fixture_variants()).
 #pragma once
 
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace diffgraph::testing {
@@ -57,12 +67,50 @@ struct FixtureCase {
   }
 };
 
-/// All cases of the given kind (every case when `kind` is empty).
+/// The variant of an index entry: its `variant`, else its `architecture` (checkpoint, manifest,
+/// sdxl_adm), else "" (kinds without variants, and the SD1 checkpoints).
+inline std::string fixture_variant(const nlohmann::json& entry) {
+  if (entry.contains("variant")) return entry.at("variant").get<std::string>();
+  if (entry.contains("architecture")) return entry.at("architecture").get<std::string>();
+  return "";
+}
+
+/// What the fixture tests of this tree check: kind → the variants handled ("" = cases without a
+/// variant). The one table for the whole suite: fixture_cases() returns only these cases, and the
+/// coverage test (tests/models/test_fixture_coverage.cpp) reports every other kind and variant
+/// of index.json as not handled. A kind or variant goes in here with the test that checks it.
+inline const std::map<std::string, std::set<std::string>>& handled_fixture_variants() {
+  static const std::map<std::string, std::set<std::string>> handled = {
+      {"tokenizer", {"clip_l"}},                         // test_tokenizer_fixture
+      {"clip_text", {"clip_l"}},                         // test_clip_vae_fixture
+      {"vae", {""}},                                     // test_clip_vae_fixture
+      {"checkpoint", {""}},                              // test_clip_vae_fixture (SD1/SD2 layouts)
+      {"manifest", {"sd15", "sd21"}},                    // test_clip_vae_fixture
+      {"unet", {"sd1_conv_proj", "sd2_linear_proj"}},    // test_unet_fixture
+      {"schedule", {""}},                                // sampling_fixture_tests
+      {"sampling", {""}},                                // sampling_fixture_tests
+      {"ddim", {""}},                                    // sampling_fixture_tests
+      {"noise", {""}},                                   // sampling_fixture_tests
+      {"pipeline_txt2img", {"sd1"}},                     // sampling_fixture_tests
+      {"pipeline_img2img", {"sd1"}},                     // sampling_fixture_tests
+  };
+  return handled;
+}
+
+inline bool fixture_variant_handled(const std::string& kind, const std::string& variant) {
+  const auto& handled = handled_fixture_variants();
+  const auto found = handled.find(kind);
+  return found != handled.end() && found->second.count(variant) > 0;
+}
+
+/// The handled cases of the given kind (every case of index.json, handled or not, when `kind`
+/// is empty).
 inline std::vector<FixtureCase> fixture_cases(std::string_view kind) {
   const auto index = read_json_file(fixtures_dir() / "index.json");
   std::vector<FixtureCase> cases;
   for (const auto& entry : index.at("cases")) {
     if (!kind.empty() && entry.at("kind").get<std::string>() != kind) continue;
+    if (!kind.empty() && !fixture_variant_handled(std::string(kind), fixture_variant(entry))) continue;
     FixtureCase c;
     c.entry = entry;
     c.config = read_json_file(fixtures_dir() / entry.at("config").get<std::string>());
@@ -84,5 +132,56 @@ inline std::filesystem::path fixture_data_path(std::string_view key) {
   const auto index = read_json_file(fixtures_dir() / "index.json");
   return fixtures_dir() / index.at("data").at(std::string(key)).get<std::string>();
 }
+
+/// Reports one fixture case: while it is alive, the gtest failures of the running test belong
+/// to the case; when it ends it prints `fixture <id>: ok`, or `fixture <id>: FAIL <why>` with the
+/// first failure's message on one line (an exception escaping the scope, or a skip, is a failure too).
+/// Create one at the top of the test that checks the case, after nothing that can fail.
+class CaseReport {
+ public:
+  explicit CaseReport(std::string id)
+      : id_(std::move(id)), first_part_(result().total_part_count()), exceptions_(std::uncaught_exceptions()) {}
+  CaseReport(const CaseReport&) = delete;
+  CaseReport& operator=(const CaseReport&) = delete;
+
+  ~CaseReport() {
+    std::string why;
+    if (std::uncaught_exceptions() > exceptions_) why = "an exception escaped the check (its message follows)";
+    const ::testing::TestResult& r = result();
+    for (int i = first_part_; why.empty() && i < r.total_part_count(); ++i) {
+      const ::testing::TestPartResult& part = r.GetTestPartResult(i);
+      if (part.failed() || part.skipped()) {
+        why = (part.skipped() ? "skipped: " : "") + one_line(part.message());
+        if (part.file_name() != nullptr)
+          why += " (" + std::filesystem::path(part.file_name()).filename().string() + ":" +
+                 std::to_string(part.line_number()) + ")";
+      }
+    }
+    std::cout << "fixture " << id_ << ": " << (why.empty() ? "ok" : "FAIL " + why) << std::endl;
+  }
+
+ private:
+  // gtest's multi-line message as one line of at most 300 characters.
+  static std::string one_line(const std::string& message) {
+    std::string line;
+    for (const char ch : message) {
+      const bool space = ch == '\n' || ch == ' ' || ch == '\t';
+      if (space && (line.empty() || line.back() == ' ')) continue;
+      line += (ch == '\n') ? ' ' : ch;
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    return line.size() > 300 ? line.substr(0, 297) + "..." : line;
+  }
+
+  static const ::testing::TestResult& result() {
+    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    if (test == nullptr) throw std::logic_error("CaseReport outside a running test");
+    return *test->result();
+  }
+
+  std::string id_;
+  int first_part_;
+  int exceptions_;
+};
 
 }  // namespace diffgraph::testing
