@@ -10,12 +10,14 @@
 
 #include <torch/torch.h>
 
-#include "checkpoint.hpp"
-#include "clip_text_model.hpp"
-#include "clip_tokenizer.hpp"
-#include "tensor_io.hpp"
-#include "unet.hpp"
-#include "vae.hpp"
+#include <diffgraph/locations.hpp>
+
+#include "models/checkpoint.hpp"
+#include "models/clip_text_model.hpp"
+#include "models/clip_tokenizer.hpp"
+#include "models/tensor_io.hpp"
+#include "models/unet.hpp"
+#include "models/vae.hpp"
 
 namespace dm = diffgraph::models;
 namespace fs = std::filesystem;
@@ -48,7 +50,7 @@ BENCHMARK(BM_VaeDecode64)->Unit(benchmark::kMillisecond)->Iterations(2)->UseReal
 void BM_ClipEncode(benchmark::State& state) {
   dm::ClipTextModel clip(dm::ClipTextConfig{}, torch::TensorOptions(torch::kFloat));
   randomise(*clip);
-  const auto tokenizer = dm::ClipTokenizer::load_default();
+  const auto tokenizer = dm::ClipTokenizer::from_bpe_gz(diffgraph::find_data_file("clip/bpe_simple_vocab_16e6.txt.gz"));
   const std::string prompt = "a photograph of an astronaut riding a horse on the moon, highly detailed, 8k";
   c10::InferenceMode inference;
   for (auto _ : state) {

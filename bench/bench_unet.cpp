@@ -19,7 +19,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include "unet.hpp"
+#include "models/unet.hpp"
 
 namespace dm = diffgraph::models;
 

@@ -1,37 +1,26 @@
-// `diffgraph info`: what a checkpoint file holds. With the model runtime (LibTorch builds) it
-// prints the detected architecture and component configs; without it, the safetensors header:
-// tensor count, dtypes and metadata.
+// `diffgraph info`: what a model file holds. The runner links the engine only, so the plugins
+// that load models describe them: each registered file inspector is asked in turn (the diffusion
+// plugin's prints a checkpoint's architecture and component configs). A .safetensors file no
+// plugin recognises still gets its header summarised: tensor count, dtypes and metadata.
 #include <fmt/format.h>
 
 #include <map>
+#include <memory>
+#include <optional>
+
+#include <diffgraph/registry.hpp>
 
 #include "commands.hpp"
-
-#if DIFFGRAPH_CLI_WITH_CHECKPOINT
-#include "checkpoint.hpp"
-#else
-#include "safetensors.hpp"
-#endif
+#include "models/safetensors.hpp"
 
 namespace diffgraph::cli {
 
 namespace {
 
-#if DIFFGRAPH_CLI_WITH_CHECKPOINT
-
-void print_info(const std::filesystem::path& path) {
-  fmt::print("{}", models::describe(models::inspect_checkpoint(path)));
-}
-
-#else
-
 // Metadata values can be whole JSON configs; a summary shows their start.
 constexpr std::size_t kMaxMetadataChars = 200;
 
-void print_info(const std::filesystem::path& path) {
-  if (std::filesystem::is_directory(path))
-    throw std::runtime_error(path.string() +
-                             " is a folder: reading diffusers folders needs the model runtime (a LibTorch build)");
+void print_safetensors_summary(const std::filesystem::path& path) {
   const auto file = models::SafetensorsFile::open(path);
   std::map<std::string, std::size_t> dtype_counts;
   std::uint64_t bytes = 0;
@@ -52,18 +41,48 @@ void print_info(const std::filesystem::path& path) {
     const bool cut = value.size() > kMaxMetadataChars;
     fmt::print("  {}: {}{}\n", key, cut ? value.substr(0, kMaxMetadataChars) : value, cut ? "..." : "");
   }
-  fmt::print("architecture: not detected (this diffgraph was built without the model runtime)\n");
 }
 
-#endif
+struct InfoOptions {
+  std::string file;
+  std::vector<std::string> plugin_dirs;
+};
+
+void print_info(const InfoOptions& options) {
+  const std::filesystem::path path = options.file;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw UsageError(path.string() + " does not exist");
+  Registry registry;
+  load_plugins_for_command(registry, options.plugin_dirs, true);
+  for (const auto& inspector : registry.file_inspectors()) {
+    std::optional<std::string> description;
+    try {
+      description = inspector.inspect(path);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(path.string() + " (read as a " + inspector.name + "): " + e.what());
+    }
+    if (description) {
+      fmt::print("{}", *description);
+      return;
+    }
+  }
+  if (std::filesystem::is_directory(path, ec)) {
+    throw std::runtime_error(path.string() + " is a folder no loaded plugin recognises" +
+                             (registry.file_inspectors().empty() ? " (no plugin that describes files is loaded)" : ""));
+  }
+  print_safetensors_summary(path);
+  fmt::print("architecture: not recognised by any loaded plugin{}\n",
+             registry.file_inspectors().empty() ? " (no plugin that describes files is loaded)" : "");
+}
 
 }  // namespace
 
 void add_info_command(CLI::App& app, CommandOutcome& /*outcome*/) {
-  auto file = std::make_shared<std::string>();
-  CLI::App* command = app.add_subcommand("info", "Describe a checkpoint: architecture, config and tensor count");
-  command->add_option("FILE", *file, "A .safetensors checkpoint (or a diffusers folder)")->required();
-  command->callback([file] { print_info(*file); });
+  auto options = std::make_shared<InfoOptions>();
+  CLI::App* command = app.add_subcommand("info", "Describe a model file: architecture, config and tensor count");
+  command->add_option("FILE", options->file, "A .safetensors checkpoint or a diffusers folder")->required();
+  add_plugins_option(*command, options->plugin_dirs);
+  command->callback([options] { print_info(*options); });
 }
 
 }  // namespace diffgraph::cli

@@ -1,25 +1,10 @@
 #include "diffgraph/node_spec.hpp"
 
-#include <cstdlib>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace diffgraph {
-
-std::vector<std::filesystem::path> model_search_path(const std::vector<std::filesystem::path>& extra) {
-  std::vector<std::filesystem::path> dirs = extra;
-  if (const char* env = std::getenv("DIFFGRAPH_MODELS")) {
-    std::string_view rest(env);
-    while (!rest.empty()) {
-      const auto colon = rest.find(':');
-      if (colon != 0) dirs.emplace_back(rest.substr(0, colon));
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-    }
-  }
-  dirs.emplace_back("models");
-  return dirs;
-}
 
 std::string Environment::setting(const std::string& key, const std::string& fallback) const {
   auto it = settings.find(key);

@@ -1,10 +1,8 @@
 #include "diffgraph/plugin_loader.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <set>
 
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <boost/dll/shared_library.hpp>
 
 #include "diffgraph/plugin.hpp"
@@ -25,10 +23,12 @@ class StagingRegistrar final : public PluginRegistrar {
   }
   void add_type(TypeInfo type) override { types_.push_back(std::move(type)); }
   void add_node(NodeSpec spec) override { nodes_.push_back(std::move(spec)); }
+  void add_file_inspector(FileInspector inspector) override { inspectors_.push_back(std::move(inspector)); }
 
   std::string name_, version_, description_;
   std::vector<TypeInfo> types_;
   std::vector<NodeSpec> nodes_;
+  std::vector<FileInspector> inspectors_;
 };
 
 std::string library_error(const std::exception& e) {
@@ -37,34 +37,6 @@ std::string library_error(const std::exception& e) {
 }
 
 }  // namespace
-
-std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::filesystem::path>& extra) {
-  std::vector<std::filesystem::path> dirs = extra;
-  if (const char* env = std::getenv("DIFFGRAPH_PLUGIN_PATH")) {
-    std::string_view rest(env);
-    while (!rest.empty()) {
-      auto colon = rest.find(':');
-      std::string_view entry = rest.substr(0, colon);
-      if (!entry.empty()) dirs.emplace_back(entry);
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-    }
-  }
-  boost::system::error_code ec;
-  auto program = boost::dll::program_location(ec);
-  if (!ec) {
-    std::filesystem::path bin = std::filesystem::path(program.string()).parent_path();
-    dirs.push_back(bin / DIFFGRAPH_BIN_TO_PLUGINS);
-  }
-  std::vector<std::filesystem::path> unique;
-  std::set<std::filesystem::path> seen;
-  for (auto& dir : dirs) {
-    std::error_code fs_ec;
-    auto canonical = std::filesystem::weakly_canonical(dir, fs_ec);
-    if (fs_ec) canonical = dir;
-    if (seen.insert(canonical).second) unique.push_back(canonical);
-  }
-  return unique;
-}
 
 PluginInfo load_plugin(Registry& registry, const std::filesystem::path& file) {
   PluginInfo info;
@@ -130,12 +102,22 @@ PluginInfo load_plugin(Registry& registry, const std::filesystem::path& file) {
       return info;
     }
   }
+  for (const auto& inspector : staging.inspectors_) {
+    if (!inspector.inspect) {
+      info.error = "file inspector '" + inspector.name + "' from plugin '" + info.name + "' has no function";
+      return info;
+    }
+  }
   std::shared_ptr<void> keepalive = library;
   for (auto& type : staging.types_) registry.add_type(std::move(type), info.name);
   for (auto& node : staging.nodes_) {
     node.library = keepalive;
     info.node_types.push_back(node.type);
     registry.add_node(std::move(node), info.name);
+  }
+  for (auto& inspector : staging.inspectors_) {
+    inspector.library = keepalive;
+    registry.add_file_inspector(std::move(inspector), info.name);
   }
   info.loaded = true;
   return info;

@@ -38,6 +38,12 @@ void Registry::add_node(NodeSpec spec, std::string_view plugin) {
   nodes_.emplace(std::move(type), NodeEntry{std::make_unique<NodeSpec>(std::move(spec)), std::string(plugin)});
 }
 
+void Registry::add_file_inspector(FileInspector inspector, std::string_view plugin) {
+  if (!inspector.inspect)
+    throw Error("file inspector '" + inspector.name + "' from plugin '" + std::string(plugin) + "' has no function");
+  file_inspectors_.push_back(std::move(inspector));
+}
+
 void Registry::add_plugin_info(PluginInfo info) { plugins_.push_back(std::move(info)); }
 
 const NodeSpec* Registry::find_node(std::string_view type) const {
@@ -73,5 +79,7 @@ std::vector<const TypeInfo*> Registry::types() const {
 }
 
 const std::vector<PluginInfo>& Registry::plugins() const { return plugins_; }
+
+const std::vector<FileInspector>& Registry::file_inspectors() const { return file_inspectors_; }
 
 }  // namespace diffgraph

@@ -1,8 +1,8 @@
 // AddNoise: the start of a sampling loop — the latent plus seeded noise at the first sigma.
 // The first node of an unrolled pipeline (AddNoise → UNetDenoise → CFGBlend → SchedulerStep …).
-#include "node_registry.hpp"
-#include "sampling_plan.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "sampling/sampling_plan.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

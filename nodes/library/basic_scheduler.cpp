@@ -1,8 +1,8 @@
 // BasicScheduler: a model's noise levels for a step count — the SIGMAS a custom sampler walks.
-#include "node_registry.hpp"
-#include "sampling_plan.hpp"
-#include "support/common_inputs.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "sampling/sampling_plan.hpp"
+#include "pipeline/common_inputs.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // CFGBlend: classifier-free guidance of two predictions, uncond + cfg·(cond − uncond).
-#include "guidance.hpp"
-#include "node_registry.hpp"
-#include "support/common_inputs.hpp"
+#include "sampling/guidance.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/common_inputs.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // CFGGuider: a model with positive and negative conditioning and a CFG scale.
-#include "node_registry.hpp"
-#include "support/common_inputs.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/common_inputs.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

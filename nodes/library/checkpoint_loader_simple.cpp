@@ -1,8 +1,8 @@
 // CheckpointLoaderSimple ("Load Checkpoint"): a Stable Diffusion checkpoint — one .safetensors
 // file or a diffusers folder — as its U-Net, text encoder and VAE.
-#include "node_registry.hpp"
-#include "support/loading.hpp"
-#include "support/model_files.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/loading.hpp"
+#include "pipeline/model_files.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // CLIPLoader ("Load CLIP"): only the text encoder of a checkpoint file or diffusers folder.
-#include "node_registry.hpp"
-#include "support/loading.hpp"
-#include "support/model_files.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/loading.hpp"
+#include "pipeline/model_files.hpp"
 
 namespace diffgraph::nodes {
 

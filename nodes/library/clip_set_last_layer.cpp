@@ -1,6 +1,6 @@
 // CLIPSetLastLayer ("clip skip"): which layer of the text encoder the conditioning comes from.
-#include "node_registry.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

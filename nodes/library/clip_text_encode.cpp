@@ -1,8 +1,8 @@
 // CLIPTextEncode: a prompt as conditioning. Prompts longer than 75 tokens are encoded in
 // several 77-token windows whose encodings are concatenated, as in ComfyUI and A1111.
-#include "node_registry.hpp"
-#include "support/model_files.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/model_files.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

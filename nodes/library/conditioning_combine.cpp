@@ -1,6 +1,6 @@
 // ConditioningCombine: both conditionings at once; the sampler averages their predictions.
-#include "node_registry.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

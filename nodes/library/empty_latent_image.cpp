@@ -1,8 +1,8 @@
 // EmptyLatentImage: an all-zero latent batch for a picture size, the start of text-to-image.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
-#include "support/image_ops.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/image_ops.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // ImageInvert: 1 - pixel, per channel.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::nodes {
 

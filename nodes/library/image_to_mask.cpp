@@ -1,7 +1,7 @@
 // ImageToMask: one colour channel of the images as a mask.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::nodes {
 

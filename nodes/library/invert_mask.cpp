@@ -1,7 +1,7 @@
 // InvertMask: 1 - mask, so the selected and unselected parts swap.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::nodes {
 

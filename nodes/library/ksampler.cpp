@@ -1,11 +1,11 @@
 // KSampler: denoises a latent from seeded noise with a sampler, a scheduler and classifier-free
 // guidance — the whole sampling loop in one node, as in ComfyUI.
-#include "node_registry.hpp"
-#include "noise.hpp"
-#include "sampling_plan.hpp"
-#include "support/common_inputs.hpp"
-#include "support/denoising.hpp"
-#include "support/model_files.hpp"
+#include <diffgraph/plugin.hpp>
+#include "sampling/noise.hpp"
+#include "sampling/sampling_plan.hpp"
+#include "pipeline/common_inputs.hpp"
+#include "pipeline/denoising.hpp"
+#include "pipeline/model_files.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // KSamplerSelect: picks a sampling algorithm by name.
-#include "node_registry.hpp"
-#include "support/common_inputs.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/common_inputs.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

@@ -2,9 +2,9 @@
 // ComfyUI. Re-read whenever the file changes: its fingerprint is the file's.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
-#include "support/file_names.hpp"
-#include "support/image_io.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/file_names.hpp"
+#include "pipeline/image_io.hpp"
 
 namespace diffgraph::nodes {
 

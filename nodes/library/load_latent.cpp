@@ -6,10 +6,10 @@
 // are multiplied by 1/0.18215, exactly as ComfyUI's LoadLatent does.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
-#include "safetensors.hpp"
-#include "support/file_names.hpp"
-#include "tensor_io.hpp"
+#include <diffgraph/plugin.hpp>
+#include "models/safetensors.hpp"
+#include "pipeline/file_names.hpp"
+#include "models/tensor_io.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // MaskToImage: a mask as a grey image (the same value in red, green and blue).
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::nodes {
 

@@ -1,14 +1,28 @@
-// The diffusion node library's entry point: its value types and every node file's factory.
+// The diffusion node library's entry point: its value types and file inspector; every node file
+// registers its own node (DIFFGRAPH_NODE).
 #include <diffgraph/plugin.hpp>
 
-#include "node_registry.hpp"
+#include <optional>
+
+#include "models/checkpoint.hpp"
 
 namespace diffgraph::nodes {
 
-std::vector<NodeFactory>& node_factories() {
-  static std::vector<NodeFactory> factories;
-  return factories;
+namespace {
+
+// `diffgraph info`: checkpoints (single-file .safetensors, diffusers folders) described by the
+// model runtime. A .safetensors file without a U-Net, text encoder or VAE (a LoRA, an
+// embedding) is left to other inspectors.
+std::optional<std::string> describe_checkpoint(const std::filesystem::path& path) {
+  std::error_code ec;
+  const bool folder = std::filesystem::is_directory(path, ec);
+  if (!folder && path.extension() != ".safetensors") return std::nullopt;
+  const models::CheckpointInfo info = models::inspect_checkpoint(path);
+  if (!folder && !info.unet && !info.text_encoder && !info.vae) return std::nullopt;
+  return models::describe(info);
 }
+
+}  // namespace
 
 }  // namespace diffgraph::nodes
 
@@ -29,5 +43,6 @@ DIFFGRAPH_PLUGIN(registrar) {
   registrar.add_type({"SAMPLER", {240, 180, 220}, "a sampling algorithm"});
   registrar.add_type({"SAMPLER_STATE", {150, 150, 200}, "a sampler run between unrolled steps"});
   registrar.add_type({"GUIDER", {170, 140, 120}, "a model with its conditioning and CFG scale"});
-  for (auto factory : diffgraph::nodes::node_factories()) registrar.add_node(factory());
+  registrar.add_file_inspector({"checkpoint", "Stable Diffusion checkpoints: single-file .safetensors, diffusers folders",
+                                diffgraph::nodes::describe_checkpoint});
 }

@@ -5,9 +5,9 @@
 
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
-#include "support/file_names.hpp"
-#include "support/image_io.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/file_names.hpp"
+#include "pipeline/image_io.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // RandomNoise: a NOISE source from a seed, for SamplerCustomAdvanced.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // SamplerCustomAdvanced: sampling from its parts — noise, guider, sampler and sigmas.
-#include "node_registry.hpp"
-#include "support/denoising.hpp"
-#include "support/model_files.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/denoising.hpp"
+#include "pipeline/model_files.hpp"
 
 namespace diffgraph::nodes {
 

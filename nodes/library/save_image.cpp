@@ -3,9 +3,9 @@
 // the picture can be dropped back into an editor.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
-#include "support/file_names.hpp"
-#include "support/image_io.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/file_names.hpp"
+#include "pipeline/image_io.hpp"
 
 namespace diffgraph::nodes {
 

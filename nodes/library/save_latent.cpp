@@ -2,9 +2,9 @@
 // numbered name in the output folder (default <output>/latents/diffgraph_00001_.latent).
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
-#include "support/file_names.hpp"
-#include "tensor_io.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/file_names.hpp"
+#include "models/tensor_io.hpp"
 
 namespace diffgraph::nodes {
 

@@ -3,9 +3,9 @@
 // lays the sampling loop bare; its state output carries multistep samplers' history.
 #include <set>
 
-#include "node_registry.hpp"
-#include "samplers.hpp"
-#include "support/denoising.hpp"
+#include <diffgraph/plugin.hpp>
+#include "sampling/samplers.hpp"
+#include "pipeline/denoising.hpp"
 
 namespace diffgraph::nodes {
 

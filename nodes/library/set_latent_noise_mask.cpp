@@ -1,7 +1,7 @@
 // SetLatentNoiseMask: attaches a mask to latents so sampling only repaints where it is 1.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::nodes {
 

@@ -2,7 +2,7 @@
 // on, so img2img and inpainting graphs run without input files.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 #include "shapes/shapes.hpp"
 
 namespace diffgraph::nodes {

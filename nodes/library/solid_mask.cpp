@@ -1,8 +1,8 @@
 // SolidMask: a mask of one value everywhere.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
-#include "support/image_ops.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/image_ops.hpp"
 
 namespace diffgraph::nodes {
 

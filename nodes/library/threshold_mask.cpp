@@ -1,7 +1,7 @@
 // ThresholdMask: a hard mask, 1 where the value is above the threshold, else 0.
 #include <diffgraph/tensor_values.hpp>
 
-#include "node_registry.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::nodes {
 

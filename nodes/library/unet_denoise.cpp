@@ -1,9 +1,9 @@
 // UNetDenoise: one model evaluation — the U-Net's estimate of the clean latent (x0) for a noisy
 // latent at sigmas[step_index], under one conditioning. Two of them (positive and negative)
 // feed CFGBlend in an unrolled sampling loop.
-#include "node_registry.hpp"
-#include "support/denoising.hpp"
-#include "support/model_files.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/denoising.hpp"
+#include "pipeline/model_files.hpp"
 
 namespace diffgraph::nodes {
 

@@ -1,7 +1,7 @@
 // UNETLoader ("Load Diffusion Model"): only the U-Net of a checkpoint file or diffusers folder.
-#include "node_registry.hpp"
-#include "support/loading.hpp"
-#include "support/model_files.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/loading.hpp"
+#include "pipeline/model_files.hpp"
 
 namespace diffgraph::nodes {
 

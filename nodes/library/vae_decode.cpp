@@ -1,7 +1,7 @@
 // VAEDecode: latents to pixels.
-#include "node_registry.hpp"
-#include "support/model_files.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/model_files.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

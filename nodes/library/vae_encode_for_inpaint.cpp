@@ -1,8 +1,8 @@
 // VAEEncodeForInpaint: encodes an image for inpainting — the masked pixels greyed out so the
 // sampler invents them, and the (grown) mask attached to the latent as its noise mask.
-#include "node_registry.hpp"
-#include "support/model_files.hpp"
-#include "support/model_values.hpp"
+#include <diffgraph/plugin.hpp>
+#include "pipeline/model_files.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::nodes {
 

@@ -31,7 +31,6 @@ constexpr char32_t kReplacementCharacter = 0xFFFD;
 constexpr std::string_view kStartOfText = "<|startoftext|>";
 constexpr std::string_view kEndOfText = "<|endoftext|>";
 constexpr std::string_view kEndOfWord = "</w>";
-constexpr std::string_view kVocabFileName = "bpe_simple_vocab_16e6.txt.gz";
 // SimpleTokenizer keeps merges[1 : 49152-256-2+1]: 49152 ids minus 256 bytes minus 2 specials
 // leave room for 48894 merges (the file holds more, which CLIP never used).
 constexpr std::size_t kMergeCount = 49152 - 256 - 2;
@@ -460,12 +459,6 @@ std::pair<std::string, std::string> parse_merge(std::string_view line, const std
   return {std::string(parts[0]), std::string(parts[1])};
 }
 
-std::filesystem::path executable_directory() {
-  std::error_code error;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
-  return error ? std::filesystem::path() : exe.parent_path();
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -478,26 +471,6 @@ struct ClipTokenizer::BpeCache {
   std::unordered_map<std::string, std::vector<std::string>> entries;
 };
 
-std::filesystem::path default_clip_vocab_path() {
-  std::vector<std::filesystem::path> candidates;
-  if (const char* data_dir = std::getenv("DIFFGRAPH_DATA_DIR"); data_dir && *data_dir) {
-    candidates.push_back(std::filesystem::path(data_dir) / "clip" / kVocabFileName);
-  }
-  if (const auto exe_dir = executable_directory(); !exe_dir.empty()) {
-    candidates.push_back(exe_dir / ".." / "share" / "diffgraph" / "clip" / kVocabFileName);
-  }
-#ifdef DIFFGRAPH_SOURCE_DIR
-  candidates.push_back(std::filesystem::path(DIFFGRAPH_SOURCE_DIR) / "models" / "clip" / kVocabFileName);
-#endif
-  std::string searched;
-  for (const auto& candidate : candidates) {
-    std::error_code error;
-    if (std::filesystem::is_regular_file(candidate, error)) return candidate.lexically_normal();
-    searched += "\n  " + candidate.string();
-  }
-  throw TokenizerError("cannot find the CLIP vocabulary " + std::string(kVocabFileName) +
-                       " (set DIFFGRAPH_DATA_DIR); searched:" + searched);
-}
 
 ClipTokenizer::ClipTokenizer() : cache_(std::make_unique<BpeCache>()) {}
 ClipTokenizer::ClipTokenizer(ClipTokenizer&&) noexcept = default;
@@ -560,7 +533,6 @@ ClipTokenizer ClipTokenizer::from_vocab_json(const std::filesystem::path& vocab_
   return tokenizer;
 }
 
-ClipTokenizer ClipTokenizer::load_default() { return from_bpe_gz(default_clip_vocab_path()); }
 
 void ClipTokenizer::finish_loading(const std::string& source) {
   const auto special = [&](std::string_view token) {

@@ -30,11 +30,6 @@ class TokenizerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// The default location of bpe_simple_vocab_16e6.txt.gz, the first that exists of:
-/// $DIFFGRAPH_DATA_DIR/clip, <executable dir>/../share/diffgraph/clip, <source tree>/models/clip.
-/// Throws TokenizerError listing the places searched when none has it.
-std::filesystem::path default_clip_vocab_path();
-
 class ClipTokenizer {
  public:
   /// Tokens per text-encoder window: BOS + 75 tokens + EOS.
@@ -47,8 +42,6 @@ class ClipTokenizer {
   /// Loads the Hugging Face format: vocab.json (token → id) and merges.txt (rank order).
   static ClipTokenizer from_vocab_json(const std::filesystem::path& vocab_json,
                                        const std::filesystem::path& merges_txt);
-  /// from_bpe_gz(default_clip_vocab_path()).
-  static ClipTokenizer load_default();
 
   ClipTokenizer(ClipTokenizer&&) noexcept;
   ClipTokenizer& operator=(ClipTokenizer&&) noexcept;

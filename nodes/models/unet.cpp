@@ -611,8 +611,15 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config, const torch::TensorOption
   set_weight_prepacking(true);
 }
 
-torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_in, const torch::Tensor& timesteps_in,
-                                     const torch::Tensor& context_in, const UNetObserver& observer) {
+torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_in, const torch::Tensor& timesteps,
+                                     const torch::Tensor& context, const UNetObserver& observer) {
+  ModelInputs inputs;
+  inputs.context = context;
+  return forward(x_in, timesteps, inputs, observer);
+}
+
+torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_noisy, const torch::Tensor& timesteps_in,
+                                     const ModelInputs& inputs, const UNetObserver& observer) {
   const UNetConfig& c = config_;
   const torch::TensorOptions options = out_conv->weight.options();
   auto input_error = [](const std::string& what, c10::IntArrayRef got) {
@@ -620,8 +627,21 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_in, const torch::Ten
     message << "U-Net forward: " << what << ", got " << got;
     throw std::invalid_argument(message.str());
   };
+  if (inputs.y.defined())
+    input_error("this U-Net has no label_emb, so it takes no y vector", inputs.y.sizes());
+  torch::Tensor x_in = x_noisy;
+  if (inputs.concat.defined()) {
+    if (x_noisy.dim() != 4 || inputs.concat.dim() != 4 || inputs.concat.size(0) != x_noisy.size(0) ||
+        inputs.concat.size(2) != x_noisy.size(2) || inputs.concat.size(3) != x_noisy.size(3))
+      input_error("concat must be [B,C',H,W] with x's batch and size", inputs.concat.sizes());
+    x_in = torch::cat({x_noisy, inputs.concat.to(x_noisy.options())}, 1);
+  }
   if (x_in.dim() != 4 || x_in.size(1) != c.in_channels)
-    input_error("x must be [B," + std::to_string(c.in_channels) + ",H,W]", x_in.sizes());
+    input_error(std::string(inputs.concat.defined() ? "x and concat together" : "x") + " must be [B," +
+                    std::to_string(c.in_channels) + ",H,W]",
+                x_in.sizes());
+  const torch::Tensor& context_in = inputs.context;
+  if (!context_in.defined()) input_error("a context (cross-attention tokens) is required", {});
   const std::int64_t batch = x_in.size(0), multiple = std::int64_t{1} << (c.levels() - 1);
   if (x_in.size(2) % multiple != 0 || x_in.size(3) % multiple != 0)
     input_error("x's height and width must be multiples of " + std::to_string(multiple), x_in.sizes());

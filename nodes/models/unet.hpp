@@ -33,6 +33,7 @@
 #include <torch/types.h>
 
 #include "layers.hpp"
+#include "model_inputs.hpp"
 #include "onednn_ops.hpp"
 #include "safetensors.hpp"
 #include "weights.hpp"
@@ -212,9 +213,15 @@ class UNetModelImpl : public torch::nn::Module {
  public:
   UNetModelImpl(const UNetConfig& config, const torch::TensorOptions& options);
 
-  /// x [B,in,H,W] (H, W multiples of 2^(levels−1)), timesteps [B] (integer or float, or one
-  /// value for the batch), context [B,M,context_dim] → eps [B,out,H,W]. Inputs are converted
-  /// to the parameters' dtype/device. Throws std::invalid_argument naming the mismatched input.
+  /// x [B,C,H,W] (H, W multiples of 2^(levels−1)), timesteps [B] (integer or float, or one
+  /// value for the batch) and the conditioning: inputs.context [B,M,context_dim], and
+  /// inputs.concat [B,in−C,H,W] when the U-Net takes more input channels than x has (inpainting
+  /// models), concatenated after x's channels → eps [B,out,H,W]. inputs.y is refused: these
+  /// U-Nets have no label_emb. Inputs are converted to the parameters' dtype/device. Throws
+  /// std::invalid_argument naming the mismatched input.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& timesteps, const ModelInputs& inputs,
+                        const UNetObserver& observer = {});
+  /// The same for a text-only conditioning: forward(x, timesteps, {.context = context}).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& timesteps, const torch::Tensor& context,
                         const UNetObserver& observer = {});
 

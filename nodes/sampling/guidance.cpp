@@ -8,6 +8,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace diffgraph::sampling {
 namespace {
@@ -23,16 +24,26 @@ void check_embedding(const torch::Tensor& context, const char* what) {
   }
 }
 
-/// The embedding for a batch of `batch` samples: as is, or its rows repeated (ComfyUI
+/// A tensor for a batch of `batch` samples: as is, or its rows repeated (ComfyUI
 /// repeat_to_batch_size for the common one-prompt-many-latents case).
-torch::Tensor to_batch(const torch::Tensor& context, std::int64_t batch, const char* what) {
-  if (context.size(0) == batch) return context;
-  if (batch % context.size(0) != 0) {
-    throw std::invalid_argument(std::string("guidance: ") + what + " embedding has " +
-                                std::to_string(context.size(0)) + " rows, which does not divide the batch of " +
-                                std::to_string(batch));
+torch::Tensor tensor_to_batch(const torch::Tensor& t, std::int64_t batch, const std::string& what) {
+  if (!t.defined() || t.size(0) == batch) return t;
+  if (batch % t.size(0) != 0) {
+    throw std::invalid_argument("guidance: " + what + " has " + std::to_string(t.size(0)) +
+                                " rows, which does not divide the batch of " + std::to_string(batch));
   }
-  return context.repeat({batch / context.size(0), 1, 1});
+  std::vector<std::int64_t> repeats(static_cast<std::size_t>(t.dim()), 1);
+  repeats[0] = batch / t.size(0);
+  return t.repeat(repeats);
+}
+
+/// Every input of the bundle for a batch of `batch` samples.
+models::ModelInputs to_batch(const models::ModelInputs& inputs, std::int64_t batch, const char* what) {
+  models::ModelInputs out;
+  out.context = tensor_to_batch(inputs.context, batch, std::string(what) + " embedding");
+  out.y = tensor_to_batch(inputs.y, batch, std::string(what) + " y vector");
+  out.concat = tensor_to_batch(inputs.concat, batch, std::string(what) + " concat input");
+  return out;
 }
 
 /// σ as [B] float32 on the CPU: k-diffusion's `sigma * s_in`.
@@ -54,11 +65,11 @@ torch::Tensor cfg_blend(const torch::Tensor& cond, const torch::Tensor& uncond, 
 
 torch::Tensor denoise_with_model(const NoiseModel& model, const DiscreteSchedule& schedule,
                                  const torch::Tensor& x, const torch::Tensor& sigma,
-                                 const torch::Tensor& context, bool quantize_t, Prediction prediction) {
+                                 const models::ModelInputs& inputs, bool quantize_t, Prediction prediction) {
   const auto sigma_cpu = sigma.detach().to(at::kCPU, at::kFloat);
   const auto scale_in = append_dims(c_in(sigma_cpu), x.dim()).to(x.device(), x.scalar_type());
   const auto timesteps = schedule.sigma_to_t(sigma_cpu, quantize_t).to(x.device());
-  const auto output = model(x * scale_in, timesteps, context.to(x.device()));
+  const auto output = model(x * scale_in, timesteps, inputs.to(x.device()));
   if (!output.defined() || output.sizes() != x.sizes()) {
     throw std::runtime_error("guidance: the model returned a tensor of another shape than its input");
   }
@@ -77,15 +88,30 @@ torch::Tensor batch_contexts(const torch::Tensor& first, const torch::Tensor& se
   return at::cat({first.repeat({1, common / a, 1}), second.repeat({1, common / b, 1})});
 }
 
+models::ModelInputs batch_inputs(const models::ModelInputs& first, const models::ModelInputs& second) {
+  models::ModelInputs both;
+  both.context = batch_contexts(first.context, second.context);
+  if (!both.context.defined()) return both;
+  const auto cat = [](const torch::Tensor& a, const torch::Tensor& b, const char* what) -> torch::Tensor {
+    if (!a.defined() && !b.defined()) return {};
+    if (!a.defined() || !b.defined())
+      throw std::invalid_argument(std::string("guidance: only one of cond and uncond has a ") + what);
+    return at::cat({a, b});
+  };
+  both.y = cat(first.y, second.y, "y vector");
+  both.concat = cat(first.concat, second.concat, "concat input");
+  return both;
+}
+
 Denoiser make_cfg_denoiser(NoiseModel model, DiscreteSchedule schedule, GuidanceConfig config) {
   if (!model) throw std::invalid_argument("guidance: no model");
-  check_embedding(config.cond, "cond");
+  check_embedding(config.cond.context, "cond");
   const bool skip_uncond = is_unit_scale(config.scale);
   if (!skip_uncond) {
-    check_embedding(config.uncond, "uncond");
-    if (config.uncond.size(2) != config.cond.size(2)) {
-      throw std::invalid_argument("guidance: cond width " + std::to_string(config.cond.size(2)) +
-                                  " differs from uncond width " + std::to_string(config.uncond.size(2)));
+    check_embedding(config.uncond.context, "uncond");
+    if (config.uncond.context.size(2) != config.cond.context.size(2)) {
+      throw std::invalid_argument("guidance: cond width " + std::to_string(config.cond.context.size(2)) +
+                                  " differs from uncond width " + std::to_string(config.uncond.context.size(2)));
     }
   }
   return [model = std::move(model), schedule = std::move(schedule), config = std::move(config),
@@ -98,8 +124,8 @@ Denoiser make_cfg_denoiser(NoiseModel model, DiscreteSchedule schedule, Guidance
       return denoise_with_model(model, schedule, x, sigma_b, cond, config.quantize_t, config.prediction);
     }
     const auto uncond = to_batch(config.uncond, batch, "uncond");
-    const auto context = batch_contexts(uncond, cond);
-    if (!context.defined()) {
+    const auto inputs = batch_inputs(uncond, cond);
+    if (!inputs.context.defined()) {
       const auto denoised_uncond =
           denoise_with_model(model, schedule, x, sigma_b, uncond, config.quantize_t, config.prediction);
       const auto denoised_cond =
@@ -107,7 +133,7 @@ Denoiser make_cfg_denoiser(NoiseModel model, DiscreteSchedule schedule, Guidance
       return cfg_blend(denoised_cond, denoised_uncond, config.scale);
     }
     const auto both = denoise_with_model(model, schedule, at::cat({x, x}), at::cat({sigma_b, sigma_b}),
-                                         context, config.quantize_t, config.prediction);
+                                         inputs, config.quantize_t, config.prediction);
     const auto halves = both.chunk(2);
     return cfg_blend(halves[1], halves[0], config.scale);
   };
@@ -115,9 +141,9 @@ Denoiser make_cfg_denoiser(NoiseModel model, DiscreteSchedule schedule, Guidance
 
 EpsModel make_cfg_eps_model(NoiseModel model, GuidanceConfig config) {
   if (!model) throw std::invalid_argument("guidance: no model");
-  check_embedding(config.cond, "cond");
+  check_embedding(config.cond.context, "cond");
   const bool skip_uncond = is_unit_scale(config.scale);
-  if (!skip_uncond) check_embedding(config.uncond, "uncond");
+  if (!skip_uncond) check_embedding(config.uncond.context, "uncond");
   return [model = std::move(model), config = std::move(config), skip_uncond](const torch::Tensor& x,
                                                                              const torch::Tensor& timesteps) {
     at::NoGradGuard no_grad;
@@ -127,9 +153,9 @@ EpsModel make_cfg_eps_model(NoiseModel model, GuidanceConfig config) {
     const auto cond = to_batch(config.cond, batch, "cond").to(x.device());
     if (skip_uncond) return model(x, t, cond);
     const auto uncond = to_batch(config.uncond, batch, "uncond").to(x.device());
-    const auto context = batch_contexts(uncond, cond);
-    if (!context.defined()) return cfg_blend(model(x, t, cond), model(x, t, uncond), config.scale);
-    const auto halves = model(at::cat({x, x}), at::cat({t, t}), context).chunk(2);
+    const auto inputs = batch_inputs(uncond, cond);
+    if (!inputs.context.defined()) return cfg_blend(model(x, t, cond), model(x, t, uncond), config.scale);
+    const auto halves = model(at::cat({x, x}), at::cat({t, t}), inputs).chunk(2);
     return cfg_blend(halves[1], halves[0], config.scale);
   };
 }

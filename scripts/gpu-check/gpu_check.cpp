@@ -32,13 +32,13 @@
 #include <thread>
 #include <vector>
 
-#include "attention.hpp"
-#include "checkpoint.hpp"
-#include "clip_text_model.hpp"
+#include "models/attention.hpp"
+#include "models/checkpoint.hpp"
+#include "models/clip_text_model.hpp"
 #include "support/fixtures.hpp"
-#include "tensor_io.hpp"
-#include "unet.hpp"
-#include "vae.hpp"
+#include "models/tensor_io.hpp"
+#include "models/unet.hpp"
+#include "models/vae.hpp"
 
 namespace dm = diffgraph::models;
 namespace dt = diffgraph::testing;

@@ -76,7 +76,7 @@ if [ -z "$BIN" ]; then
   echo "== fallback: direct g++ build against $TORCH_ROOT"
   ABI=$(python3 -c 'import torch; print(int(torch.compiled_with_cxx11_abi()))')
   FLAGS=(-std=c++20 -O2 -D_GLIBCXX_USE_CXX11_ABI="$ABI" -I"$TORCH_ROOT/include"
-         -I"$TORCH_ROOT/include/torch/csrc/api/include" -Inodes/models -Itests -isystem .gpu-carry/include)
+         -I"$TORCH_ROOT/include/torch/csrc/api/include" -Inodes -Itests -isystem .gpu-carry/include)
   mkdir -p "$BUILD/direct"
   sources=${GPU_CHECK_DIRECT_SOURCES:-"scripts/gpu-check/gpu_check.cpp $(ls nodes/models/*.cpp | grep -v clip_tokenizer.cpp)"}
   ok=1

@@ -1,6 +1,8 @@
 // A plugin for the CLI tests only: nodes that take a known, adjustable time, so cancellation
 // can be tested deterministically. Never installed.
 #include <chrono>
+#include <fstream>
+#include <stdexcept>
 #include <thread>
 
 #include <diffgraph/plugin.hpp>
@@ -69,4 +71,14 @@ DIFFGRAPH_PLUGIN(registrar) {
   registrar.add_node(slow_count_node());
   registrar.add_node(sleep_node());
   registrar.add_node(warn_node());
+  // `diffgraph info` asks plugins to describe files: *.testinfo files are described by their
+  // first line, *.badinfo files are recognised but unreadable.
+  registrar.add_file_inspector({"testinfo", "test files", [](const std::filesystem::path& path) -> std::optional<std::string> {
+                                  if (path.extension() == ".badinfo") throw std::runtime_error("the test inspector cannot read it");
+                                  if (path.extension() != ".testinfo") return std::nullopt;
+                                  std::ifstream in(path);
+                                  std::string line;
+                                  std::getline(in, line);
+                                  return "test file saying: " + line + "\n";
+                                }});
 }

@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "safetensors.hpp"
+#include "models/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -256,13 +256,15 @@ class CliTest : public ::testing::Test {
   }
   fs::path write_graph(const std::string& name, const json& graph) { return write(name, graph.dump(2)); }
 
-  /// `diffgraph <args>` run in the test's folder; `run`, `validate` and `nodes` get both plugin folders.
+  /// `diffgraph <args>` run in the test's folder; `run`, `validate`, `nodes`, `plugins` and `info` get both
+  /// plugin folders.
   CliResult cli(std::vector<std::string> args) {
     CliProcess process(with_plugins(std::move(args)), dir_);
     return process.finish();
   }
   std::vector<std::string> with_plugins(std::vector<std::string> args) const {
-    if (!args.empty() && (args[0] == "run" || args[0] == "validate" || args[0] == "nodes" || args[0] == "plugins")) {
+    if (!args.empty() && (args[0] == "run" || args[0] == "validate" || args[0] == "nodes" || args[0] == "plugins" ||
+                          args[0] == "info")) {
       args.insert(args.begin() + 1, {"--plugins", DIFFGRAPH_BASIC_PLUGIN_DIR, "--plugins", DIFFGRAPH_TEST_PLUGIN_DIR});
     }
     return args;
@@ -713,6 +715,27 @@ TEST_F(CliTest, InfoDescribesASafetensorsFile) {
   const CliResult bad = garbage.finish();
   EXPECT_EQ(bad.exit_code, 1) << bad;
   EXPECT_NE(bad.err.find("garbage.safetensors"), std::string::npos) << bad;
+}
+
+TEST_F(CliTest, InfoAsksThePluginsFileInspectors) {
+  write("note.testinfo", "hello from the file\n");
+  CliProcess described(with_plugins({"info", "note.testinfo"}), dir_);
+  const CliResult ok = described.finish();
+  ASSERT_EQ(ok.exit_code, 0) << ok;
+  EXPECT_NE(ok.out.find("test file saying: hello from the file"), std::string::npos) << ok;
+
+  // An inspector that recognises the file but fails: exit 1, naming the file and the inspector.
+  write("broken.badinfo", "x");
+  CliProcess broken(with_plugins({"info", "broken.badinfo"}), dir_);
+  const CliResult bad = broken.finish();
+  EXPECT_EQ(bad.exit_code, 1) << bad;
+  EXPECT_NE(bad.err.find("broken.badinfo (read as a testinfo): the test inspector cannot read it"), std::string::npos)
+      << bad;
+
+  CliProcess missing({"info", "no_such_file.safetensors"}, dir_);
+  const CliResult absent = missing.finish();
+  EXPECT_EQ(absent.exit_code, 2) << absent;
+  EXPECT_NE(absent.err.find("no_such_file.safetensors does not exist"), std::string::npos) << absent;
 }
 
 // --- cancellation --------------------------------------------------------------------------------

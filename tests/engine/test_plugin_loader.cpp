@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 
 #include "test_nodes.hpp"
 
@@ -96,7 +101,9 @@ TEST(PluginLoader, SearchPathHonoursExtraDirsAndTheEnvironment) {
   EXPECT_EQ(path[1], "/tmp/dg_a");
   EXPECT_EQ(path[2], "/tmp/dg_b");
   EXPECT_EQ(path.back().filename(), "plugins");
-  // The build tree mirrors the install: the folder beside the binary is where basic.so was built.
+  EXPECT_EQ(path.back(), std::filesystem::weakly_canonical(installed_plugin_folder()));
+  // The build tree mirrors the install: <libdir>/diffgraph/plugins beside the engine library is
+  // where basic.so was built.
   EXPECT_EQ(path.back(), std::filesystem::weakly_canonical(std::filesystem::path(BASIC_PLUGIN_FILE).parent_path()));
 }
 
@@ -115,4 +122,32 @@ TEST(PluginLoader, TheBasicPluginRunsAGraph) {
   RunResult result = executor.run(graph);
   EXPECT_EQ(result.results.at("d1").at(0).at("text"), "42");
   EXPECT_EQ(result.results.at("d2").at(0).at("text"), "x-y");
+}
+
+// Data files are found in $DIFFGRAPH_DATA_DIR first, then in the installed data folder, which in
+// a build tree links to the source tree's models/ (vocabulary and default model).
+TEST(Locations, DataFilesAndTheDefaultModelAreFoundBesideTheEngine) {
+  const auto vocabulary = find_data_file("clip/bpe_simple_vocab_16e6.txt.gz");
+  EXPECT_TRUE(std::filesystem::is_regular_file(vocabulary)) << vocabulary;
+  EXPECT_TRUE(std::filesystem::is_regular_file(default_model_folder() / "diffgraph-shapes.safetensors"))
+      << default_model_folder();
+
+  const auto folder = std::filesystem::temp_directory_path() / ("dg_data_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(folder / "clip");
+  { std::ofstream(folder / "clip" / "bpe_simple_vocab_16e6.txt.gz") << "x"; }
+  ::setenv("DIFFGRAPH_DATA_DIR", folder.c_str(), 1);
+  const auto overridden = find_data_file("clip/bpe_simple_vocab_16e6.txt.gz");
+  const auto search = data_search_path();
+  try {
+    find_data_file("clip/no_such_file.txt");
+    ADD_FAILURE() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("clip/no_such_file.txt"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(folder.string()), std::string::npos) << e.what();
+  }
+  ::unsetenv("DIFFGRAPH_DATA_DIR");
+  std::filesystem::remove_all(folder);
+  EXPECT_EQ(overridden, std::filesystem::weakly_canonical(folder) / "clip" / "bpe_simple_vocab_16e6.txt.gz");
+  ASSERT_EQ(search.size(), 2u);
+  EXPECT_EQ(search.back(), std::filesystem::weakly_canonical(installed_data_folder()));
 }

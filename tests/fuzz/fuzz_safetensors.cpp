@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "safetensors.hpp"
+#include "models/safetensors.hpp"
 
 using namespace diffgraph::models;
 

@@ -17,9 +17,9 @@
 
 #include <torch/torch.h>
 
-#include "checkpoint.hpp"
+#include "models/checkpoint.hpp"
 #include "support/fixtures.hpp"
-#include "tensor_io.hpp"
+#include "models/tensor_io.hpp"
 
 namespace {
 

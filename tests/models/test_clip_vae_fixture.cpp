@@ -16,13 +16,14 @@
 
 #include <torch/torch.h>
 
-#include "checkpoint.hpp"
-#include "clip_text_model.hpp"
+#include "models/checkpoint.hpp"
+#include "models/clip_text_model.hpp"
+#include "support/case_report.hpp"
 #include "support/fixtures.hpp"
-#include "tensor_io.hpp"
-#include "unet.hpp"
-#include "vae.hpp"
-#include "weights.hpp"
+#include "models/tensor_io.hpp"
+#include "models/unet.hpp"
+#include "models/vae.hpp"
+#include "models/weights.hpp"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "safetensors.hpp"
+#include "models/safetensors.hpp"
 #include "support/fixtures.hpp"
 
 namespace fs = std::filesystem;

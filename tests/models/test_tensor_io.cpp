@@ -10,7 +10,7 @@
 #include <torch/torch.h>
 
 #include "support/fixtures.hpp"
-#include "tensor_io.hpp"
+#include "models/tensor_io.hpp"
 
 namespace fs = std::filesystem;
 using namespace diffgraph::models;

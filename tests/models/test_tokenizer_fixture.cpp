@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "clip_tokenizer.hpp"
+#include <diffgraph/locations.hpp>
+
+#include "models/clip_tokenizer.hpp"
+#include "support/case_report.hpp"
 #include "support/fixtures.hpp"
 
 namespace fs = std::filesystem;
@@ -98,10 +101,11 @@ TEST(TokenizerVocabulary, BothLoadersAgree) {
   EXPECT_THROW(gz.token_id("no-such-token"), TokenizerError);
 }
 
-TEST(TokenizerVocabulary, DefaultPathFindsTheShippedVocabulary) {
-  const fs::path path = diffgraph::models::default_clip_vocab_path();
+TEST(TokenizerVocabulary, TheShippedVocabularyIsFoundAsData) {
+  // The build tree's data folder (share/diffgraph) links to the source tree's models/.
+  const fs::path path = diffgraph::find_data_file("clip/bpe_simple_vocab_16e6.txt.gz");
   EXPECT_EQ(path.filename(), "bpe_simple_vocab_16e6.txt.gz");
-  const auto tok = ClipTokenizer::load_default();
+  const auto tok = ClipTokenizer::from_bpe_gz(path);
   EXPECT_EQ(tok.encode("a photograph of an astronaut"), tokenizer(Loader::BpeGz).encode("a photograph of an astronaut"));
 }
 

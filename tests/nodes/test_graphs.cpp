@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <iostream>
 
@@ -218,6 +219,29 @@ TEST_F(GraphRuns, ASavedPngCarriesItsWorkflowAndRunningItReproducesTheImage) {
   std::ifstream in2(pngs[0], std::ios::binary);
   const std::string bytes2((std::istreambuf_iterator<char>(in2)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(bytes == bytes2) << "the re-run picture differs from " << first;
+}
+
+// `diffgraph info` links no LibTorch: the diffusion plugin's checkpoint inspector describes the
+// checkpoint (architecture and components), a file of another kind gets the header summary.
+TEST(InfoCommand, TheDiffusionPluginDescribesCheckpoints) {
+  const fs::path out = fs::temp_directory_path() / ("diffgraph_info_" + std::to_string(::getpid()) + ".txt");
+  const std::string plugins = fs::path(DIFFUSION_PLUGIN_FILE).parent_path().string();
+  const auto run = [&](const fs::path& file) {
+    const std::string command = std::string(DIFFGRAPH_CLI) + " info " + file.string() + " --plugins " + plugins +
+                                " > " + out.string() + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(out);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    fs::remove(out);
+    EXPECT_EQ(status, 0) << command << "\n" << text;
+    return text;
+  };
+  const std::string checkpoint = run(diffgraph::testing::fixtures_dir() / "tiny_sd1" / "model.safetensors");
+  EXPECT_NE(checkpoint.find("architecture: sd1"), std::string::npos) << checkpoint;
+  EXPECT_NE(checkpoint.find("model.diffusion_model."), std::string::npos) << checkpoint;
+  // The fixture's expected-output file is no checkpoint: summarised, not described.
+  const std::string other = run(diffgraph::testing::fixtures_dir() / "unet" / "unet.safetensors");
+  EXPECT_NE(other.find("architecture: not recognised by any loaded plugin"), std::string::npos) << other;
 }
 
 TEST_F(GraphRuns, BadInputIsAClearErrorNamingTheNode) {

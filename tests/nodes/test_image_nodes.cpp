@@ -23,8 +23,8 @@
 #include <diffgraph/registry.hpp>
 #include <diffgraph/tensor_values.hpp>
 
-#include "safetensors.hpp"
-#include "tensor_io.hpp"
+#include "models/safetensors.hpp"
+#include "models/tensor_io.hpp"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "checkpoint.hpp"
-#include "clip_text_model.hpp"
-#include "clip_tokenizer.hpp"
-#include "safetensors.hpp"
+#include "models/checkpoint.hpp"
+#include "models/clip_text_model.hpp"
+#include "models/clip_tokenizer.hpp"
+#include "models/safetensors.hpp"
 #include "sampling/ddim.hpp"
 #include "sampling/guidance.hpp"
 #include "sampling/noise.hpp"
@@ -28,10 +28,11 @@
 #include "sampling/samplers.hpp"
 #include "sampling/sampling_plan.hpp"
 #include "sampling/schedulers.hpp"
+#include "support/case_report.hpp"
 #include "support/fixtures.hpp"
-#include "tensor_io.hpp"
-#include "unet.hpp"
-#include "vae.hpp"
+#include "models/tensor_io.hpp"
+#include "models/unet.hpp"
+#include "models/vae.hpp"
 
 namespace {
 
@@ -262,13 +263,13 @@ TEST_P(SamplingFixture, TrajectoryMatchesReference) {
 
   auto unet = load_case_unet(c);
   std::vector<torch::Tensor> calls_t;
-  const ds::NoiseModel model = [&](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& context) {
+  const ds::NoiseModel model = [&](const torch::Tensor& x, const torch::Tensor& t, const dm::ModelInputs& inputs) {
     calls_t.push_back(t.slice(0, 0, 1));
-    return unet->forward(x, t, context);
+    return unet->forward(x, t, inputs);
   };
   ds::GuidanceConfig guidance;
-  guidance.cond = input(c, "cond");
-  guidance.uncond = input(c, "uncond");
+  guidance.cond.context = input(c, "cond");
+  guidance.uncond.context = input(c, "uncond");
   guidance.scale = e.at("cfg_scale").get<double>();
   guidance.quantize_t = e.at("quantize_t").get<bool>();
   const auto cfg = ds::make_cfg_denoiser(model, schedule, guidance);
@@ -360,13 +361,13 @@ TEST_P(DdimFixture, MatchesCompVisSampler) {
 
   auto unet = load_case_unet(c);
   std::vector<torch::Tensor> calls_t;
-  const ds::NoiseModel model = [&](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& context) {
+  const ds::NoiseModel model = [&](const torch::Tensor& x, const torch::Tensor& t, const dm::ModelInputs& inputs) {
     calls_t.push_back(t.slice(0, 0, 1));
-    return unet->forward(x, t, context);
+    return unet->forward(x, t, inputs);
   };
   ds::GuidanceConfig guidance;
-  guidance.cond = input(c, "cond");
-  guidance.uncond = input(c, "uncond");
+  guidance.cond.context = input(c, "cond");
+  guidance.uncond.context = input(c, "uncond");
   guidance.scale = e.at("cfg_scale").get<double>();
   const auto eps = ds::make_cfg_eps_model(model, guidance);
 
@@ -451,12 +452,12 @@ TEST_P(PipelineFixture, PromptToImage) {
   }
 
   ds::GuidanceConfig guidance;
-  guidance.cond = cond;
-  guidance.uncond = uncond;
+  guidance.cond.context = cond;
+  guidance.uncond.context = uncond;
   guidance.scale = e.at("cfg_scale").get<double>();
   guidance.quantize_t = c.config.at("t_quantized").get<bool>();
-  const ds::NoiseModel model = [&](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& context) {
-    return unet->forward(x, t, context);
+  const ds::NoiseModel model = [&](const torch::Tensor& x, const torch::Tensor& t, const dm::ModelInputs& inputs) {
+    return unet->forward(x, t, inputs);
   };
   const auto denoiser = ds::make_cfg_denoiser(model, schedule, guidance);
 

@@ -520,15 +520,18 @@ TEST(Samplers, LmsCoefficients) {
 namespace {
 
 struct RecordedCall {
-  torch::Tensor x, t, context;
+  torch::Tensor x, t, context, y;
 };
 
-/// A fake network whose output depends on x, t and the mean of the context's first feature.
+/// A fake network whose output depends on x, t, the mean of the context's first feature and,
+/// when given, the sum of the y vector.
 ds::NoiseModel recording_model(std::vector<RecordedCall>& calls) {
-  return [&calls](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& context) {
-    calls.push_back({x, t, context});
-    const auto c = context.select(2, 0).mean(1);
-    return x * 0.5 + ds::append_dims(c, x.dim()) + ds::append_dims(t.to(at::kFloat) * 0.001f, x.dim());
+  return [&calls](const torch::Tensor& x, const torch::Tensor& t, const diffgraph::models::ModelInputs& inputs) {
+    calls.push_back({x, t, inputs.context, inputs.y});
+    const auto c = inputs.context.select(2, 0).mean(1);
+    auto out = x * 0.5 + ds::append_dims(c, x.dim()) + ds::append_dims(t.to(at::kFloat) * 0.001f, x.dim());
+    if (inputs.y.defined()) out = out + ds::append_dims(inputs.y.sum(1), x.dim());
+    return out;
   };
 }
 
@@ -544,8 +547,8 @@ TEST(Guidance, CfgBlend) {
 TEST(Guidance, CondAndUncondShareOneBatchedCall) {
   std::vector<RecordedCall> calls;
   ds::GuidanceConfig config;
-  config.cond = at::randn({1, 77, 8});
-  config.uncond = at::randn({1, 77, 8});
+  config.cond.context = at::randn({1, 77, 8});
+  config.uncond.context = at::randn({1, 77, 8});
   config.scale = 5.0;
   const auto denoiser = ds::make_cfg_denoiser(recording_model(calls), sd_schedule(), config);
   const auto x = at::randn({2, 4, 4, 4});
@@ -555,15 +558,16 @@ TEST(Guidance, CondAndUncondShareOneBatchedCall) {
   EXPECT_EQ(calls[0].x.size(0), 4);
   EXPECT_EQ(calls[0].t.scalar_type(), at::kLong);
   // Uncond first, each repeated to the batch of 2.
-  EXPECT_TRUE(at::equal(calls[0].context[0], config.uncond[0]));
-  EXPECT_TRUE(at::equal(calls[0].context[1], config.uncond[0]));
-  EXPECT_TRUE(at::equal(calls[0].context[2], config.cond[0]));
+  EXPECT_TRUE(at::equal(calls[0].context[0], config.uncond.context[0]));
+  EXPECT_TRUE(at::equal(calls[0].context[1], config.uncond.context[0]));
+  EXPECT_TRUE(at::equal(calls[0].context[2], config.cond.context[0]));
   // The same numbers as two separate denoiser evaluations blended by hand.
   const auto model = recording_model(calls);
-  const auto du = ds::denoise_with_model(model, sd_schedule(), x, sigma, config.uncond.repeat({2, 1, 1}), true,
-                                         ds::Prediction::Epsilon);
-  const auto dc = ds::denoise_with_model(model, sd_schedule(), x, sigma, config.cond.repeat({2, 1, 1}), true,
-                                         ds::Prediction::Epsilon);
+  diffgraph::models::ModelInputs uncond_inputs, cond_inputs;
+  uncond_inputs.context = config.uncond.context.repeat({2, 1, 1});
+  cond_inputs.context = config.cond.context.repeat({2, 1, 1});
+  const auto du = ds::denoise_with_model(model, sd_schedule(), x, sigma, uncond_inputs, true, ds::Prediction::Epsilon);
+  const auto dc = ds::denoise_with_model(model, sd_schedule(), x, sigma, cond_inputs, true, ds::Prediction::Epsilon);
   EXPECT_TRUE(at::allclose(out, ds::cfg_blend(dc, du, 5.0), 1e-6, 1e-6));
   // c_in scaled input, quantized t.
   EXPECT_TRUE(at::allclose(calls[0].x.slice(0, 0, 2), x / std::sqrt(10.0f)));
@@ -573,7 +577,7 @@ TEST(Guidance, CondAndUncondShareOneBatchedCall) {
 TEST(Guidance, ScaleOneSkipsTheUncondPass) {
   std::vector<RecordedCall> calls;
   ds::GuidanceConfig config;
-  config.cond = at::randn({1, 77, 8});
+  config.cond.context = at::randn({1, 77, 8});
   config.scale = 1.0;
   config.quantize_t = false;
   const auto denoiser = ds::make_cfg_denoiser(recording_model(calls), sd_schedule(), config);
@@ -588,24 +592,48 @@ TEST(Guidance, ScaleOneSkipsTheUncondPass) {
 TEST(Guidance, LongPromptsAreRepeatedToTheCommonLength) {
   std::vector<RecordedCall> calls;
   ds::GuidanceConfig config;
-  config.cond = at::randn({1, 154, 8});
-  config.uncond = at::randn({1, 77, 8});
+  config.cond.context = at::randn({1, 154, 8});
+  config.uncond.context = at::randn({1, 77, 8});
   config.scale = 4.0;
   const auto denoiser = ds::make_cfg_denoiser(recording_model(calls), sd_schedule(), config);
   const auto x = at::randn({1, 4, 4, 4});
   const auto out = denoiser(x, at::scalar_tensor(1.0f));
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].context.size(1), 154);
-  EXPECT_TRUE(at::equal(calls[0].context[0].slice(0, 77, 154), config.uncond[0]));
+  EXPECT_TRUE(at::equal(calls[0].context[0].slice(0, 77, 154), config.uncond.context[0]));
 
   // 77 against 5·77: more than 4 repeats, so ComfyUI runs them separately.
   calls.clear();
-  config.cond = at::randn({1, 385, 8});
+  config.cond.context = at::randn({1, 385, 8});
   const auto separate = ds::make_cfg_denoiser(recording_model(calls), sd_schedule(), config);
   separate(x, at::scalar_tensor(1.0f));
   EXPECT_EQ(calls.size(), 2u);
-  EXPECT_FALSE(ds::batch_contexts(config.uncond, config.cond).defined());
+  EXPECT_FALSE(ds::batch_contexts(config.uncond.context, config.cond.context).defined());
   EXPECT_TRUE(out.isfinite().all().item<bool>());
+}
+
+TEST(Guidance, EveryModelInputIsBatchedWithItsRows) {
+  // y vectors (SDXL's size conditioning) travel with their context: uncond rows first, each
+  // repeated to the sample batch, in the same single call.
+  std::vector<RecordedCall> calls;
+  ds::GuidanceConfig config;
+  config.cond.context = at::randn({1, 77, 8});
+  config.cond.y = at::randn({1, 6});
+  config.uncond.context = at::randn({1, 77, 8});
+  config.uncond.y = at::randn({1, 6});
+  config.scale = 3.0;
+  const auto denoiser = ds::make_cfg_denoiser(recording_model(calls), sd_schedule(), config);
+  const auto x = at::randn({2, 4, 4, 4});
+  denoiser(x, at::tensor({2.0f, 2.0f}));
+  ASSERT_EQ(calls.size(), 1u);
+  ASSERT_TRUE(calls[0].y.defined());
+  ASSERT_EQ(calls[0].y.size(0), 4);
+  EXPECT_TRUE(at::equal(calls[0].y[1], config.uncond.y[0]));
+  EXPECT_TRUE(at::equal(calls[0].y[2], config.cond.y[0]));
+  // One side with a y and the other without cannot be one batch.
+  config.uncond.y = torch::Tensor();
+  const auto mismatched = ds::make_cfg_denoiser(recording_model(calls), sd_schedule(), config);
+  EXPECT_THROW(mismatched(x, at::tensor({2.0f, 2.0f})), std::invalid_argument);
 }
 
 // --- KSampler plans, img2img, inpainting ------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The plugin SDK end to end, as a plugin author meets it: install diffgraph into a fresh prefix,
-# build the two example plugins out of tree against it (find_package(diffgraph)), list and run
-# their nodes together with the diffusion nodes on the tiny fixture checkpoint, install a
+# build the three example plugins out of tree against it (find_package(diffgraph)), list and run
+# their nodes together with the diffusion nodes on the tiny fixture checkpoint (model_scale
+# wraps the checkpoint's MODEL through the installed diffusion pipeline library), install a
 # plugin where the runner finds it, and check that a plugin built for another ABI version is
 # refused with a message naming both versions.
 #
@@ -54,7 +55,8 @@ build_plugin() {
 
 step "install the build into $prefix"
 cmake --install "$build_dir" --prefix "$prefix" >"$work/install.log"
-for file in bin/diffgraph lib/libdiffgraph.so lib/libdiffgraph_tensor_values.so \
+for file in bin/diffgraph lib/libdiffgraph.so lib/libdiffgraph_tensor_values.so lib/libdiffgraph_diffusion.so \
+  include/diffgraph/pipeline/model_values.hpp include/diffgraph/models/unet.hpp include/diffgraph/sampling/samplers.hpp \
   lib/diffgraph/plugins/basic.so lib/diffgraph/plugins/diffusion.so \
   include/diffgraph/abi.hpp include/diffgraph/plugin.hpp include/diffgraph/node_spec.hpp \
   include/diffgraph/tensor_values.hpp share/diffgraph/clip/bpe_simple_vocab_16e6.txt.gz \
@@ -68,6 +70,8 @@ diffgraph=$prefix/bin/diffgraph
 step "build the examples out of tree against the installed SDK"
 build_plugin "$examples/prompt_template" "$work/prompt_template"
 build_plugin "$examples/image_adjust" "$work/image_adjust"
+build_plugin "$examples/model_scale" "$work/model_scale"
+[[ -f $work/model_scale/plugins/model_scale.so ]] || fail "model_scale.so was not built into plugins/"
 [[ -f $work/prompt_template/plugins/prompt_template.so ]] || fail "prompt_template.so was not built into plugins/"
 [[ -f $work/image_adjust/plugins/image_adjust.so ]] || fail "image_adjust.so was not built into plugins/"
 # A torch-free plugin must not make CMake look for LibTorch (the `tensor` component is lazy).
@@ -103,6 +107,59 @@ expect_match "$work/run.err" '^progress blur \(ImageBlur\) 2/2' "ImageBlur did n
 prompt=$(cat "$work/out/prompt_00001.txt")
 [[ $prompt =~ ^a\ (red|green|blue)\ circle\ on\ a\ (white|black)\ background,\ flat\ colours$ ]] ||
   fail "unexpected prompt from Wildcards + PromptTemplate: '$prompt'"
+
+step "a plugin built on the diffusion library wraps the checkpoint's MODEL"
+# The same txt2img twice through ModelOutputScale and once without it: scale 1 must give the
+# unwrapped model's picture byte for byte, scale 0.5 another one.
+write_txt2img() {  # write_txt2img FILE MODEL_LINK_NODE [extra node json]
+  cat >"$1" <<EOF2
+{
+  "format": "diffgraph/1",
+  "nodes": {
+    "ckpt": {"type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "model.safetensors"}},
+    $3
+    "positive": {"type": "CLIPTextEncode", "inputs": {"clip": {"node": "ckpt", "output": "CLIP"}, "text": "a red circle"}},
+    "negative": {"type": "CLIPTextEncode", "inputs": {"clip": {"node": "ckpt", "output": "CLIP"}, "text": ""}},
+    "latent": {"type": "EmptyLatentImage", "inputs": {"width": 64, "height": 64, "batch_size": 1}},
+    "sampler": {"type": "KSampler", "inputs": {
+      "model": {"node": "$2", "output": "MODEL"},
+      "positive": {"node": "positive", "output": "CONDITIONING"},
+      "negative": {"node": "negative", "output": "CONDITIONING"},
+      "latent_image": {"node": "latent", "output": "LATENT"},
+      "seed": 3, "steps": 2, "cfg": 5.0, "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0}},
+    "decode": {"type": "VAEDecode", "inputs": {"samples": {"node": "sampler", "output": "LATENT"}, "vae": {"node": "ckpt", "output": "VAE"}}},
+    "save": {"type": "SaveImage", "inputs": {"images": {"node": "decode", "output": "IMAGE"}, "filename_prefix": "m"}}
+  }
+}
+EOF2
+}
+write_txt2img "$work/plain.json" ckpt ""
+write_txt2img "$work/scaled.json" scale '"scale": {"type": "ModelOutputScale", "inputs": {"model": {"node": "ckpt", "output": "MODEL"}, "scale": 1.0}},'
+run_picture() {  # run_picture GRAPH OUT [--set ...]: runs it, prints the PNG written
+  local graph=$1 out=$2
+  shift 2
+  "$diffgraph" run "$graph" --plugins "$work/model_scale/plugins" --models "$checkpoint_dir" --output-dir "$out" "$@" \
+    >"$out.log" 2>&1 || { cat "$out.log" >&2; fail "running $graph $*"; }
+  [[ -s $out/m_00001_.png ]] || fail "$graph wrote no picture"
+  echo "$out/m_00001_.png"
+}
+plain=$(run_picture "$work/plain.json" "$work/plain")
+same=$(run_picture "$work/scaled.json" "$work/scale_1")
+half=$(run_picture "$work/scaled.json" "$work/scale_half" --set scale.scale=0.5)
+# The PNGs carry their (different) workflows: compare the pixel data, the IDAT chunks.
+pixels() {
+  python3 -c 'import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()[8:]
+idat = b""
+while data:
+    length, kind = struct.unpack(">I4s", data[:8])
+    if kind == b"IDAT":
+        idat += data[8:8 + length]
+    data = data[12 + length:]
+sys.stdout.write(zlib.decompress(idat).hex())' "$1"
+}
+[[ $(pixels "$plain") == "$(pixels "$same")" ]] || fail "ModelOutputScale with scale 1 changed the picture"
+[[ $(pixels "$plain") != "$(pixels "$half")" ]] || fail "ModelOutputScale with scale 0.5 left the picture unchanged"
 
 step "Wildcards is deterministic per seed; PromptTemplate names a missing placeholder"
 cat >"$work/prompt_only.json" <<'EOF'

@@ -5,16 +5,15 @@
 // working directory, which ctest sets to the source root). Every case of a handled kind and
 // variant is returned, so a new case in the same layout needs no code change. Another folder in
 // the same layout may hold other cases, so no case is skipped silently: every test that checks
-// a case prints `fixture <id>: ok` or `fixture <id>: FAIL <why>` (CaseReport), and the coverage
+// a case prints `fixture <id>: ok` or `fixture <id>: FAIL <why>` (CaseReport, case_report.hpp),
+// and the coverage
 // test lists each kind or variant of index.json that no test handles yet
 // (`fixture kind unet/sdxl: not handled`, see handled_fixture_variants()).
 #pragma once
 
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -22,7 +21,6 @@
 #include <string_view>
 #include <vector>
 
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace diffgraph::testing {
@@ -132,56 +130,5 @@ inline std::filesystem::path fixture_data_path(std::string_view key) {
   const auto index = read_json_file(fixtures_dir() / "index.json");
   return fixtures_dir() / index.at("data").at(std::string(key)).get<std::string>();
 }
-
-/// Reports one fixture case: while it is alive, the gtest failures of the running test belong
-/// to the case; when it ends it prints `fixture <id>: ok`, or `fixture <id>: FAIL <why>` with the
-/// first failure's message on one line (an exception escaping the scope, or a skip, is a failure too).
-/// Create one at the top of the test that checks the case, after nothing that can fail.
-class CaseReport {
- public:
-  explicit CaseReport(std::string id)
-      : id_(std::move(id)), first_part_(result().total_part_count()), exceptions_(std::uncaught_exceptions()) {}
-  CaseReport(const CaseReport&) = delete;
-  CaseReport& operator=(const CaseReport&) = delete;
-
-  ~CaseReport() {
-    std::string why;
-    if (std::uncaught_exceptions() > exceptions_) why = "an exception escaped the check (its message follows)";
-    const ::testing::TestResult& r = result();
-    for (int i = first_part_; why.empty() && i < r.total_part_count(); ++i) {
-      const ::testing::TestPartResult& part = r.GetTestPartResult(i);
-      if (part.failed() || part.skipped()) {
-        why = (part.skipped() ? "skipped: " : "") + one_line(part.message());
-        if (part.file_name() != nullptr)
-          why += " (" + std::filesystem::path(part.file_name()).filename().string() + ":" +
-                 std::to_string(part.line_number()) + ")";
-      }
-    }
-    std::cout << "fixture " << id_ << ": " << (why.empty() ? "ok" : "FAIL " + why) << std::endl;
-  }
-
- private:
-  // gtest's multi-line message as one line of at most 300 characters.
-  static std::string one_line(const std::string& message) {
-    std::string line;
-    for (const char ch : message) {
-      const bool space = ch == '\n' || ch == ' ' || ch == '\t';
-      if (space && (line.empty() || line.back() == ' ')) continue;
-      line += (ch == '\n') ? ' ' : ch;
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    return line.size() > 300 ? line.substr(0, 297) + "..." : line;
-  }
-
-  static const ::testing::TestResult& result() {
-    const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    if (test == nullptr) throw std::logic_error("CaseReport outside a running test");
-    return *test->result();
-  }
-
-  std::string id_;
-  int first_part_;
-  int exceptions_;
-};
 
 }  // namespace diffgraph::testing

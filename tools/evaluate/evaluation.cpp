@@ -10,11 +10,11 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "noise.hpp"
-#include "sampling_plan.hpp"
-#include "support/denoising.hpp"
-#include "support/image_io.hpp"
-#include "support/loading.hpp"
+#include "sampling/noise.hpp"
+#include "sampling/sampling_plan.hpp"
+#include "pipeline/denoising.hpp"
+#include "pipeline/image_io.hpp"
+#include "pipeline/loading.hpp"
 
 namespace diffgraph::evaluate {
 

@@ -17,7 +17,7 @@
 #include <torch/types.h>
 
 #include "shapes/shapes.hpp"
-#include "support/model_values.hpp"
+#include "pipeline/model_values.hpp"
 
 namespace diffgraph::evaluate {
 

@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "evaluation.hpp"
-#include "support/model_files.hpp"
+#include "pipeline/model_files.hpp"
 
 using namespace diffgraph;
 

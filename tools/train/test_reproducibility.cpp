@@ -17,9 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "checkpoint.hpp"
-#include "safetensors.hpp"
-#include "tensor_io.hpp"
+#include "models/checkpoint.hpp"
+#include "models/safetensors.hpp"
+#include "models/tensor_io.hpp"
 
 namespace fs = std::filesystem;
 namespace models = diffgraph::models;

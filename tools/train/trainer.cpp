@@ -19,19 +19,21 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <nlohmann/json.hpp>
-#include <png.h>
 #include <torch/torch.h>
 
-#include "checkpoint.hpp"
-#include "clip_text_model.hpp"
-#include "clip_tokenizer.hpp"
-#include "noise_schedule.hpp"
-#include "samplers.hpp"
-#include "schedulers.hpp"
+#include "models/checkpoint.hpp"
+#include "pipeline/file_names.hpp"
+#include "pipeline/image_io.hpp"
+#include "pipeline/model_files.hpp"
+#include "models/clip_text_model.hpp"
+#include "models/clip_tokenizer.hpp"
+#include "sampling/noise_schedule.hpp"
+#include "sampling/samplers.hpp"
+#include "sampling/schedulers.hpp"
 #include "shapes/shapes.hpp"
-#include "tensor_io.hpp"
-#include "unet.hpp"
-#include "vae.hpp"
+#include "models/tensor_io.hpp"
+#include "models/unet.hpp"
+#include "models/vae.hpp"
 
 namespace diffgraph::train {
 
@@ -220,7 +222,7 @@ CaptionBatch draw_captions(std::mt19937_64& rng, std::int64_t count) {
 
 class CaptionEncoder {
  public:
-  CaptionEncoder() : tokenizer_(models::ClipTokenizer::load_default()) {}
+  CaptionEncoder() : tokenizer_(models::ClipTokenizer::from_bpe_gz(nodes::default_clip_vocabulary())) {}
   /// Token ids [B,77] (int64) of the captions, as the loaders tokenize prompts.
   torch::Tensor ids(const std::vector<std::string>& captions) {
     torch::Tensor out = torch::empty({static_cast<std::int64_t>(captions.size()), 77}, torch::kLong);
@@ -288,34 +290,6 @@ class Progress {
 void note(const std::string& text) {
   std::fprintf(stderr, "%s\n", text.c_str());
   std::fflush(stderr);
-}
-
-// ---- PNG -----------------------------------------------------------------------------------
-
-void write_png_rgb(const fs::path& path, const torch::Tensor& rgb8) {
-  const torch::Tensor pixels = rgb8.contiguous();
-  const auto height = static_cast<png_uint_32>(pixels.size(0)), width = static_cast<png_uint_32>(pixels.size(1));
-  if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
-  const fs::path temporary = path.string() + ".tmp";
-  FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) throw std::runtime_error("cannot write " + temporary.string());
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  if (!png || !info || setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    std::fclose(file);
-    throw std::runtime_error("libpng failed writing " + temporary.string());
-  }
-  png_init_io(png, file);
-  png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  const auto* data = pixels.data_ptr<std::uint8_t>();
-  for (png_uint_32 y = 0; y < height; ++y) png_write_row(png, const_cast<png_bytep>(data + y * width * 3));
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  if (std::fclose(file) != 0) throw std::runtime_error("cannot write " + temporary.string());
-  fs::rename(temporary, path);
 }
 
 // ---- the run -------------------------------------------------------------------------------
@@ -880,7 +854,10 @@ class Training {
         grid.narrow(0, gap + r * (side + gap), side).narrow(1, gap + c * (side + gap), side).copy_(rgb[r]);
       }
     }
-    write_png_rgb(o_.samples_png, grid);
+    if (!o_.samples_png.parent_path().empty()) fs::create_directories(o_.samples_png.parent_path());
+    nodes::write_file_atomically(o_.samples_png, [&](const fs::path& temporary) {
+      nodes::write_png(temporary, grid.contiguous(), {}, /*compression_level=*/6);
+    });
     note("wrote " + o_.samples_png.string() + " (rows: prompts; columns: CFG " + [&] {
       std::string s;
       for (double cfg : o_.grid_cfg_scales) s += (s.empty() ? "" : ", ") + std::to_string(cfg).substr(0, 4);

@@ -9,7 +9,7 @@
 #pragma once
 
 #ifndef DIFFGRAPH_ABI_VERSION
-#define DIFFGRAPH_ABI_VERSION 1
+#define DIFFGRAPH_ABI_VERSION 2
 #endif
 
 /// Marks a symbol as exported from a plugin built with hidden visibility.

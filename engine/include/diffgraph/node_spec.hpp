@@ -47,11 +47,6 @@ struct Environment {
   std::string setting(const std::string& key, const std::string& fallback = {}) const;
 };
 
-/// The folders front ends search for model files, in order: `extra` (e.g. from --models), the
-/// entries of DIFFGRAPH_MODELS (':'-separated, empty entries skipped), then `models` (relative
-/// to the working directory).
-std::vector<std::filesystem::path> model_search_path(const std::vector<std::filesystem::path>& extra = {});
-
 /// One input socket of a node type.
 struct InputSpec {
   std::string name;

@@ -5,15 +5,10 @@
 #include <filesystem>
 #include <vector>
 
+#include "locations.hpp"  // plugin_search_path()
 #include "registry.hpp"
 
 namespace diffgraph {
-
-/// The folders searched for plugins, in order: `extra` (e.g. from --plugins), the entries of
-/// DIFFGRAPH_PLUGIN_PATH (':'-separated), and the install's plugin folder relative to the
-/// running binary (<bin>/../<libdir>/diffgraph/plugins, libdir normally lib; a build tree has
-/// the same layout). Duplicates are removed.
-std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::filesystem::path>& extra = {});
 
 /// Loads one plugin library into `registry`. Never throws: a plugin that cannot be opened,
 /// lacks the entry points, was built for another ABI version, throws while registering or

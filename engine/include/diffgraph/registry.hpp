@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "file_inspector.hpp"
 #include "node_spec.hpp"
 #include "types.hpp"
 
@@ -38,6 +39,8 @@ class Registry {
   void add_type(TypeInfo type, std::string_view plugin = "core");
   /// Registers a node type. A duplicate type name is an error naming both plugins.
   void add_node(NodeSpec spec, std::string_view plugin = "core");
+  /// Registers a file inspector; inspectors are asked in registration order.
+  void add_file_inspector(FileInspector inspector, std::string_view plugin = "core");
   /// Records a plugin's load result (shown by `diffgraph plugins`).
   void add_plugin_info(PluginInfo info);
 
@@ -50,6 +53,7 @@ class Registry {
   std::vector<const NodeSpec*> nodes() const;  ///< sorted by type name
   std::vector<const TypeInfo*> types() const;  ///< sorted by name
   const std::vector<PluginInfo>& plugins() const;
+  const std::vector<FileInspector>& file_inspectors() const;
 
  private:
   struct NodeEntry {
@@ -63,6 +67,7 @@ class Registry {
   std::map<std::string, NodeEntry, std::less<>> nodes_;
   std::map<std::string, TypeEntry, std::less<>> types_;
   std::vector<PluginInfo> plugins_;
+  std::vector<FileInspector> file_inspectors_;
 };
 
 }  // namespace diffgraph

@@ -1,5 +1,5 @@
 // Display: shows any value's summary in the editor and the CLI's output.
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -15,5 +15,7 @@ NodeSpec display_node() {
   };
   return spec;
 }
+
+DIFFGRAPH_NODE(display_node);
 
 }  // namespace diffgraph::basic

@@ -1,7 +1,7 @@
 // FloatMath: one floating-point operation on a and b.
 #include <cmath>
 
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -34,5 +34,7 @@ NodeSpec float_math_node() {
   };
   return spec;
 }
+
+DIFFGRAPH_NODE(float_math_node);
 
 }  // namespace diffgraph::basic

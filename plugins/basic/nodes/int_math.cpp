@@ -1,7 +1,7 @@
 // IntMath: one integer operation on a and b.
 #include <limits>
 
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -37,5 +37,7 @@ NodeSpec int_math_node() {
   };
   return spec;
 }
+
+DIFFGRAPH_NODE(int_math_node);
 
 }  // namespace diffgraph::basic

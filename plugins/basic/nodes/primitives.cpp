@@ -1,6 +1,6 @@
 // Int, Float, String, Boolean: a constant typed in a widget, offered as an output so several
 // nodes can share one value.
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -32,5 +32,10 @@ NodeSpec string_node() {
 NodeSpec boolean_node() {
   return constant_node("Boolean", InputSpec::boolean("value", false), "A true/false constant.");
 }
+
+DIFFGRAPH_NODE(int_node);
+DIFFGRAPH_NODE(float_node);
+DIFFGRAPH_NODE(string_node);
+DIFFGRAPH_NODE(boolean_node);
 
 }  // namespace diffgraph::basic

@@ -5,7 +5,7 @@
 
 #include <diffgraph/fingerprint.hpp>
 
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -32,5 +32,7 @@ NodeSpec read_text_file_node() {
   };
   return spec;
 }
+
+DIFFGRAPH_NODE(read_text_file_node);
 
 }  // namespace diffgraph::basic

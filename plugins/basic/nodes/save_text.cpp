@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -49,5 +49,7 @@ NodeSpec save_text_node() {
   };
   return spec;
 }
+
+DIFFGRAPH_NODE(save_text_node);
 
 }  // namespace diffgraph::basic

@@ -1,5 +1,5 @@
 // StringConcat: joins two texts with a separator.
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -17,5 +17,7 @@ NodeSpec string_concat_node() {
   };
   return spec;
 }
+
+DIFFGRAPH_NODE(string_concat_node);
 
 }  // namespace diffgraph::basic

@@ -1,5 +1,5 @@
 // StringReplace: replaces every occurrence of a text.
-#include "basic_nodes.hpp"
+#include <diffgraph/plugin.hpp>
 
 namespace diffgraph::basic {
 
@@ -27,5 +27,7 @@ NodeSpec string_replace_node() {
   };
   return spec;
 }
+
+DIFFGRAPH_NODE(string_replace_node);
 
 }  // namespace diffgraph::basic

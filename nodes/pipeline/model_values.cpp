@@ -12,11 +12,43 @@ std::size_t module_bytes(torch::nn::Module& module) {
 }
 
 torch::Tensor DiffusionModel::predict(const torch::Tensor& x, const torch::Tensor& timesteps,
-                                      const torch::Tensor& context) const {
+                                      const models::ModelInputs& inputs) const {
   c10::InferenceMode inference;
-  const auto device = options.device();
-  auto out = unet->forward(x.to(options), timesteps.to(device), context.to(options));
-  return out.to(torch::kCPU, torch::kFloat);
+  NetworkCall call = [this](const torch::Tensor& x_in, const torch::Tensor& t, const models::ModelInputs& in) {
+    auto out = unet->forward(x_in.to(options), t.to(options.device()), in.to(options));
+    return out.to(torch::kCPU, torch::kFloat);
+  };
+  for (const auto& wrapper : wrappers) {
+    call = [wrapper, next = std::move(call)](const torch::Tensor& x_in, const torch::Tensor& t,
+                                             const models::ModelInputs& in) {
+      auto out = wrapper(x_in, t, in, next);
+      if (!out.defined() || out.sizes() != x_in.sizes())
+        throw NodeError("a model wrapper returned a tensor of another shape than the model's input");
+      return out.to(torch::kCPU, torch::kFloat);
+    };
+  }
+  return call(x, timesteps, inputs);
+}
+
+torch::Tensor DiffusionModel::predict(const torch::Tensor& x, const torch::Tensor& timesteps,
+                                      const torch::Tensor& context) const {
+  models::ModelInputs inputs;
+  inputs.context = context;
+  return predict(x, timesteps, inputs);
+}
+
+models::ModelInputs DiffusionModel::inputs_for(const ConditioningEntry& entry) const {
+  models::ModelInputs inputs;
+  inputs.context = entry.context;
+  return inputs;
+}
+
+std::shared_ptr<const DiffusionModel> DiffusionModel::with_wrapper(NetworkWrapper wrapper, std::string new_name) const {
+  if (!wrapper) throw NodeError("a model wrapper without a function");
+  auto copy = std::make_shared<DiffusionModel>(*this);
+  copy->wrappers.push_back(std::move(wrapper));
+  copy->name = std::move(new_name);
+  return copy;
 }
 
 std::size_t ModelValue::byte_size() const { return sizeof(*this) + module_bytes(*model_->unet); }

@@ -5,8 +5,8 @@
 #include <torch/torch.h>
 
 #include "model_files.hpp"
-#include "safetensors.hpp"
-#include "tensor_io.hpp"
+#include "models/safetensors.hpp"
+#include "models/tensor_io.hpp"
 
 namespace diffgraph::nodes {
 
@@ -33,7 +33,7 @@ std::shared_ptr<const models::ClipTokenizer> default_tokenizer() {
   static std::mutex mutex;
   static std::shared_ptr<const models::ClipTokenizer> tokenizer;
   std::lock_guard lock(mutex);
-  if (!tokenizer) tokenizer = std::make_shared<models::ClipTokenizer>(models::ClipTokenizer::load_default());
+  if (!tokenizer) tokenizer = std::make_shared<models::ClipTokenizer>(models::ClipTokenizer::from_bpe_gz(default_clip_vocabulary()));
   return tokenizer;
 }
 

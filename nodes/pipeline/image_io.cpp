@@ -1,4 +1,4 @@
-#include "support/image_io.hpp"
+#include "image_io.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -2,15 +2,15 @@
 
 #include <torch/torch.h>
 
-#include "sampling_plan.hpp"
+#include "sampling/sampling_plan.hpp"
 
 namespace diffgraph::nodes {
 
 namespace {
 
 sampling::NoiseModel network_of(const DiffusionModel& model) {
-  return [&model](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& context) {
-    return model.predict(x, t, context);
+  return [&model](const torch::Tensor& x, const torch::Tensor& t, const models::ModelInputs& inputs) {
+    return model.predict(x, t, inputs);
   };
 }
 
@@ -21,7 +21,7 @@ torch::Tensor denoise(const DiffusionModel& model, const ConditioningValue& cond
   const auto network = network_of(model);
   torch::Tensor sum;
   for (const auto& entry : conditioning.entries()) {
-    auto d = sampling::denoise_with_model(network, model.schedule, x, sigma, entry.context, /*quantize_t=*/true,
+    auto d = sampling::denoise_with_model(network, model.schedule, x, sigma, model.inputs_for(entry), /*quantize_t=*/true,
                                           model.prediction);
     sum = sum.defined() ? sum + d : d;
   }
@@ -33,8 +33,8 @@ sampling::Denoiser guided_denoiser(const DiffusionModel& model, const Conditioni
                                    const ConditioningValue& negative, double cfg) {
   if (positive.entries().size() == 1 && negative.entries().size() == 1) {
     sampling::GuidanceConfig config;
-    config.cond = positive.entries().front().context;
-    config.uncond = negative.entries().front().context;
+    config.cond = model.inputs_for(positive.entries().front());
+    config.uncond = model.inputs_for(negative.entries().front());
     config.scale = cfg;
     config.prediction = model.prediction;
     try {

@@ -1,24 +1,42 @@
 // MODEL, CLIP, VAE, SAMPLER and GUIDER values: the loaded networks and the sampling choices
-// that flow between the diffusion nodes. Sampling state stays on the CPU in float32 (so a seed
-// gives the same picture on any device); only the networks run on the compute device.
+// that flow between the diffusion nodes, in any plugin that links diffgraph::diffusion. Sampling
+// state stays on the CPU in float32 (so a seed gives the same picture on any device); only the
+// networks run on the compute device.
+//
+// A node that changes a model (a patch, a wrapper) never changes the MODEL it received: it
+// copies the DiffusionModel — which shares the network's weights — adds its change and returns a
+// new MODEL (see with_wrapper).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <diffgraph/node_spec.hpp>
 #include <diffgraph/tensor_values.hpp>
 
-#include "checkpoint.hpp"
-#include "clip_text_model.hpp"
-#include "clip_tokenizer.hpp"
-#include "noise_schedule.hpp"
-#include "unet.hpp"
-#include "vae.hpp"
+#include "models/checkpoint.hpp"
+#include "models/clip_text_model.hpp"
+#include "models/clip_tokenizer.hpp"
+#include "sampling/noise_schedule.hpp"
+#include "models/unet.hpp"
+#include "models/vae.hpp"
 
 namespace diffgraph::nodes {
 
-/// A U-Net with the noise schedule it was trained on.
+/// The network call a wrapper wraps: the U-Net (or the next wrapper) on CPU float32 x [N,C,H,W],
+/// timesteps [N] and inputs of N rows, returning CPU float32 output of x's shape.
+using NetworkCall =
+    std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& timesteps, const models::ModelInputs& inputs)>;
+
+/// Changes a model's network call (ComfyUI's model function wrapper): gets the call's arguments
+/// and `next`, the call it wraps, and returns the output to use instead of next's. Wrappers must
+/// not keep state between calls: a MODEL is shared by every node and run that uses it.
+using NetworkWrapper = std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& timesteps,
+                                                   const models::ModelInputs& inputs, const NetworkCall& next)>;
+
+/// A U-Net with the noise schedule it was trained on, and the wrappers nodes added to it.
 struct DiffusionModel {
   // torch::nn modules' forward() is non-const although inference changes nothing; `mutable`
   // lets the immutable values run them.
@@ -27,10 +45,22 @@ struct DiffusionModel {
   sampling::Prediction prediction = sampling::Prediction::Epsilon;
   torch::TensorOptions options;  ///< device and dtype the U-Net computes in
   std::string name;
+  /// Applied around the U-Net, the first added innermost (the last added sees the call first).
+  std::vector<NetworkWrapper> wrappers;
 
-  /// The network output for CPU float32 x [N,C,H,W], timesteps [N] and context [N,T,D],
-  /// computed on the model's device and returned as CPU float32.
+  /// The network output for CPU float32 x [N,C,H,W], timesteps [N] and inputs of N rows (context
+  /// [N,T,D], ...), through the wrappers, computed on the model's device and returned as CPU
+  /// float32.
+  torch::Tensor predict(const torch::Tensor& x, const torch::Tensor& timesteps, const models::ModelInputs& inputs) const;
+  /// The same for a text-only conditioning.
   torch::Tensor predict(const torch::Tensor& x, const torch::Tensor& timesteps, const torch::Tensor& context) const;
+
+  /// What the network is conditioned on for one conditioning entry: its context; further fields
+  /// (y, concat) as the architecture needs them.
+  models::ModelInputs inputs_for(const ConditioningEntry& entry) const;
+
+  /// A copy that shares the network's weights and calls `wrapper` around the network.
+  std::shared_ptr<const DiffusionModel> with_wrapper(NetworkWrapper wrapper, std::string new_name) const;
 };
 
 class ModelValue final : public Value {

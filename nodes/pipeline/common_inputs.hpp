@@ -3,8 +3,8 @@
 
 #include <diffgraph/node_spec.hpp>
 
-#include "samplers.hpp"
-#include "schedulers.hpp"
+#include "sampling/samplers.hpp"
+#include "sampling/schedulers.hpp"
 
 namespace diffgraph::nodes {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "guidance.hpp"
+#include "sampling/guidance.hpp"
 #include "model_values.hpp"
-#include "samplers.hpp"
+#include "sampling/samplers.hpp"
 
 namespace diffgraph::nodes {
 

@@ -4,10 +4,10 @@
 #include <set>
 #include <thread>
 
-#include <boost/dll/runtime_symbol_info.hpp>
 #include <torch/torch.h>
 
 #include <diffgraph/fingerprint.hpp>
+#include <diffgraph/locations.hpp>
 
 namespace diffgraph::nodes {
 
@@ -30,15 +30,7 @@ std::string join_paths(const std::vector<fs::path>& paths) {
 
 std::vector<fs::path> model_folders(const Environment& environment) {
   std::vector<fs::path> folders = environment.model_dirs;
-#ifdef DIFFGRAPH_SOURCE_DIR
-  folders.push_back(fs::path(DIFFGRAPH_SOURCE_DIR) / "models");
-#endif
-#ifdef DIFFGRAPH_PLUGIN_TO_MODELS
-  // Installed: <prefix>/share/diffgraph/models, relative to this plugin's install folder.
-  boost::system::error_code ec;
-  auto self = boost::dll::this_line_location(ec);
-  if (!ec) folders.push_back(fs::path(self.string()).parent_path() / DIFFGRAPH_PLUGIN_TO_MODELS);
-#endif
+  folders.push_back(default_model_folder());
   std::vector<fs::path> unique;
   std::set<fs::path> seen;
   for (auto& folder : folders) {
@@ -47,6 +39,14 @@ std::vector<fs::path> model_folders(const Environment& environment) {
     if (seen.insert(fs_ec ? folder : canonical).second) unique.push_back(fs_ec ? folder : canonical);
   }
   return unique;
+}
+
+fs::path default_clip_vocabulary() {
+  try {
+    return find_data_file(fs::path("clip") / "bpe_simple_vocab_16e6.txt.gz");
+  } catch (const std::runtime_error& e) {
+    throw NodeError(e.what());
+  }
 }
 
 std::vector<std::string> list_models(const Environment& environment) {

@@ -11,9 +11,9 @@
 
 namespace diffgraph::nodes {
 
-/// The model folders of a run: Environment::model_dirs, then the source tree's models/ (where
-/// the embedded default model lives in a build tree) and, relative to this plugin's folder, the
-/// installed <prefix>/share/diffgraph/models (where `cmake --install` puts it).
+/// The model folders of a run: Environment::model_dirs, then the embedded default model's folder
+/// (default_model_folder(), <prefix>/share/diffgraph/models; in a build tree the source tree's
+/// models/).
 std::vector<std::filesystem::path> model_folders(const Environment& environment);
 
 /// Checkpoints found in the model folders: `.safetensors` files (up to two folders deep) and
@@ -30,6 +30,11 @@ std::filesystem::path resolve_model(const Environment& environment, const std::s
 
 /// A fingerprint of a model file or diffusers folder (size, mtime and hash of each weights file).
 std::string model_fingerprint(const Environment& environment, const std::string& name);
+
+/// The CLIP vocabulary shipped with diffgraph (find_data_file("clip/bpe_simple_vocab_16e6.txt.gz")),
+/// for text encoders whose checkpoint has no tokenizer files. Throws NodeError naming the places
+/// searched when it is missing.
+std::filesystem::path default_clip_vocabulary();
 
 /// Device and dtype from the run's settings ("device": cpu|cuda|cuda:N, "dtype":
 /// fp32|fp16|bf16; on the CPU everything computes in float32). Throws NodeError for an unknown

@@ -1,4 +1,4 @@
-#include "support/file_names.hpp"
+#include "file_names.hpp"
 
 #include <diffgraph/fingerprint.hpp>
 

@@ -1,4 +1,4 @@
-#include "support/image_ops.hpp"
+#include "image_ops.hpp"
 
 #include <algorithm>
 #include <cmath>
