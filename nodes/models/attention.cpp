@@ -85,7 +85,6 @@ torch::Tensor attention_sliced(const torch::Tensor& q, const torch::Tensor& k, c
   const std::int64_t cache_rows = std::max<std::int64_t>(64, kCacheFriendlySliceBytes / row_bytes);
   const std::int64_t slice_rows = std::min({nq, budget_rows, cache_rows});
 
-  const std::int64_t d = q.size(3);
   // On CPU the two GEMMs run on oneDNN, on the same thread pool as the softmax (see
   // onednn_ops.hpp); elsewhere on BLAS (cuBLAS), into one reused score buffer.
   const bool onednn = onednn_usable(q);

@@ -275,7 +275,7 @@ namespace {
 /// The weights file of a diffusers component folder, or nullopt when the folder is absent.
 std::optional<fs::path> component_weights(const fs::path& folder, const std::string& stem) {
   if (!fs::is_directory(folder)) return std::nullopt;
-  for (const std::string name : {stem + ".safetensors", stem + ".fp16.safetensors"}) {
+  for (const std::string& name : {stem + ".safetensors", stem + ".fp16.safetensors"}) {
     if (fs::is_regular_file(folder / name)) return folder / name;
   }
   throw std::invalid_argument(folder.string() + ": no " + stem + ".safetensors (or " + stem +
