@@ -8,7 +8,7 @@ packages=(
   clang libclang-rt-14-dev                       # libFuzzer targets
   libtorch-dev libopenblas0-pthread              # tensors; OpenBLAS makes matmul ~40x faster than reference BLAS
   libboost-dev libboost-filesystem-dev           # Boost.DLL plugin loading
-  nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev
   libutf8proc-dev zlib1g-dev libpng-dev libstb-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libimgui-dev libglfw3-dev libgl-dev xvfb xauth libgl1-mesa-dri   # editor and its window tests

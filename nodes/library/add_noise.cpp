@@ -1,6 +1,7 @@
 // AddNoise: the start of a sampling loop — the latent plus seeded noise at the first sigma.
 // The first node of an unrolled pipeline (AddNoise → UNetDenoise → CFGBlend → SchedulerStep …).
 #include <diffgraph/plugin.hpp>
+#include "sampling/noise.hpp"
 #include "sampling/sampling_plan.hpp"
 #include "pipeline/model_values.hpp"
 
@@ -19,7 +20,7 @@ NodeSpec add_noise() {
   spec.execute = [](NodeContext& ctx) {
     const auto latent = ctx.get<LatentValue>("latent_image");
     const auto& sigmas = ctx.get<SigmasValue>("sigmas")->sigmas();
-    const auto noise = ctx.get<NoiseValue>("noise")->generate(latent->samples().sizes());
+    const auto noise = sampling::initial_noise(ctx.get<NoiseValue>("noise")->seed(), latent->samples().sizes());
     ctx.set_output("LATENT", make_value<LatentValue>(sampling::noised_start(latent->samples(), noise, sigmas),
                                                      latent->noise_mask()));
   };

@@ -2,6 +2,7 @@
 #include <diffgraph/plugin.hpp>
 #include "pipeline/denoising.hpp"
 #include "pipeline/model_files.hpp"
+#include "sampling/noise.hpp"
 
 namespace diffgraph::nodes {
 
@@ -28,7 +29,7 @@ NodeSpec sampler_custom_advanced() {
     const auto denoiser = guided_denoiser(model, guider->positive(), guider->negative(), guider->cfg());
     torch::Tensor denoised;
     auto samples = run_sampler(ctx, *sampler, denoiser, *latent, ctx.get<SigmasValue>("sigmas")->sigmas(),
-                               noise->generate(latent->samples().sizes()), noise->seed(), &denoised);
+                               sampling::initial_noise(noise->seed(), latent->samples().sizes()), noise->seed(), &denoised);
     if (!denoised.defined()) denoised = samples;  // no step was taken
     ctx.set_output("output", make_value<LatentValue>(std::move(samples), latent->noise_mask()));
     ctx.set_output("denoised_output", make_value<LatentValue>(denoised, latent->noise_mask()));

@@ -2,6 +2,7 @@
 // (see checkpoint.hpp).
 #include "checkpoint.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -25,13 +26,6 @@ ShapeMap strip_prefix(const ShapeMap& shapes, const std::string& prefix) {
     out.emplace(it->first.substr(prefix.size()), it->second);
   }
   return out;
-}
-
-bool has_all(const ShapeMap& shapes, std::initializer_list<const char*> keys) {
-  for (const char* key : keys) {
-    if (!shapes.count(key)) return false;
-  }
-  return true;
 }
 
 std::vector<std::string> split(const std::string& key) {
@@ -126,19 +120,58 @@ void set_architecture(CheckpointInfo& info) {
 
 // --- single files -----------------------------------------------------------------------------
 
-struct TextEncoderLayout {
-  const char* prefix;
-  const char* marker;  // a key (prefix removed) that identifies the layout
+// Where a single file keeps each component: the checkpoint layouts diffgraph reads, in the order
+// they are tried (the first whose marker keys are all present, prefix removed, wins). A new
+// layout (another architecture's prefixes) is a row here.
+enum class Component { TextEncoder, UNet, Vae };
+
+struct ComponentLayout {
+  Component component;
+  const char* prefix;                    // key prefix of the component's tensors
+  KeyNaming naming;                      // U-Net/VAE tensor names (the VAE's is read from its keys)
+  std::vector<const char*> markers;      // keys (prefix removed) that identify the layout
+  const char* source;                    // whose files look like this
 };
 
-constexpr TextEncoderLayout kTextEncoderLayouts[] = {
-    {"cond_stage_model.transformer.text_model.", "embeddings.token_embedding.weight"},  // SD1
-    {"cond_stage_model.transformer.", "embeddings.token_embedding.weight"},  // SD1, old transformers
-    {"cond_stage_model.model.", "token_embedding.weight"},                   // SD2 OpenCLIP
-    {"text_model.", "embeddings.token_embedding.weight"},                    // standalone HF
-    {"", "embeddings.token_embedding.weight"},
-    {"", "positional_embedding"},  // standalone OpenCLIP text tower
-};
+const std::vector<ComponentLayout>& single_file_layouts() {
+  static const std::vector<ComponentLayout> layouts = {
+      {Component::TextEncoder, "cond_stage_model.transformer.text_model.", KeyNaming::CompVis,
+       {"embeddings.token_embedding.weight"}, "SD1 (Hugging Face CLIP names)"},
+      {Component::TextEncoder, "cond_stage_model.transformer.", KeyNaming::CompVis,
+       {"embeddings.token_embedding.weight"}, "SD1 saved with old transformers"},
+      {Component::TextEncoder, "cond_stage_model.model.", KeyNaming::CompVis, {"token_embedding.weight"},
+       "SD2 (OpenCLIP names)"},
+      {Component::TextEncoder, "text_model.", KeyNaming::CompVis, {"embeddings.token_embedding.weight"},
+       "a standalone Hugging Face text encoder"},
+      {Component::TextEncoder, "", KeyNaming::CompVis, {"embeddings.token_embedding.weight"},
+       "a standalone Hugging Face text encoder without text_model."},
+      {Component::TextEncoder, "", KeyNaming::CompVis, {"positional_embedding"}, "a standalone OpenCLIP text tower"},
+      {Component::UNet, "model.diffusion_model.", KeyNaming::CompVis, {"input_blocks.0.0.weight", "time_embed.0.weight"},
+       "SD1/SD2 single-file checkpoints (CompVis/LDM)"},
+      {Component::UNet, "", KeyNaming::CompVis, {"input_blocks.0.0.weight", "time_embed.0.weight"},
+       "a standalone CompVis U-Net"},
+      {Component::UNet, "", KeyNaming::Diffusers, {"conv_in.weight", "time_embedding.linear_1.weight"},
+       "a standalone diffusers U-Net"},
+      {Component::Vae, "first_stage_model.", KeyNaming::CompVis, {"encoder.conv_in.weight", "decoder.conv_in.weight"},
+       "SD1/SD2 single-file checkpoints"},
+      {Component::Vae, "", KeyNaming::CompVis, {"encoder.conv_in.weight", "decoder.conv_in.weight"},
+       "a standalone VAE (CompVis or diffusers names)"},
+  };
+  return layouts;
+}
+
+// The first layout of `component` present in `shapes`, with its tensors (prefix removed).
+const ComponentLayout* find_layout(const ShapeMap& shapes, Component component, ShapeMap& tensors) {
+  for (const auto& layout : single_file_layouts()) {
+    if (layout.component != component) continue;
+    ShapeMap sub = strip_prefix(shapes, layout.prefix);
+    if (!std::all_of(layout.markers.begin(), layout.markers.end(), [&](const char* key) { return sub.count(key) > 0; }))
+      continue;
+    tensors = std::move(sub);
+    return &layout;
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -162,12 +195,11 @@ CheckpointInfo inspect_shapes(const ShapeMap& shapes, const std::map<std::string
     }
   }
 
-  for (const auto& layout : kTextEncoderLayouts) {
-    ShapeMap sub = strip_prefix(shapes, layout.prefix);
-    if (!sub.count(layout.marker)) continue;
+  ShapeMap sub;
+  if (const ComponentLayout* layout = find_layout(shapes, Component::TextEncoder, sub)) {
     ComponentInfo<ClipTextConfig> text;
     text.file = path;
-    text.prefix = layout.prefix;
+    text.prefix = layout->prefix;
     text.tensor_count = sub.size();
     text.config = detect_at(path, text.prefix, [&] {
       ClipTextConfig config = detect_clip_text_config(sub);
@@ -175,36 +207,27 @@ CheckpointInfo inspect_shapes(const ShapeMap& shapes, const std::map<std::string
       return config;
     });
     info.text_encoder = std::move(text);
-    break;
   }
 
-  const std::pair<const char*, KeyNaming> unet_layouts[] = {
-      {"model.diffusion_model.", KeyNaming::CompVis}, {"", KeyNaming::CompVis}, {"", KeyNaming::Diffusers}};
-  for (const auto& [prefix, naming] : unet_layouts) {
-    ShapeMap sub = strip_prefix(shapes, prefix);
-    const bool found = naming == KeyNaming::CompVis ? has_all(sub, {"input_blocks.0.0.weight", "time_embed.0.weight"})
-                                                    : has_all(sub, {"conv_in.weight", "time_embedding.linear_1.weight"});
-    if (!found) continue;
+  if (const ComponentLayout* layout = find_layout(shapes, Component::UNet, sub)) {
     ComponentInfo<UNetConfig> unet;
     unet.file = path;
-    unet.prefix = prefix;
-    unet.naming = naming;
+    unet.prefix = layout->prefix;
+    unet.naming = layout->naming;
     unet.tensor_count = sub.size();
     unet.config = detect_at(path, unet.prefix, [&] {
-      UNetConfig config = detect_unet_config(naming == KeyNaming::Diffusers ? unet_keys_from_diffusers(sub).shapes : sub);
+      UNetConfig config =
+          detect_unet_config(unet.naming == KeyNaming::Diffusers ? unet_keys_from_diffusers(sub).shapes : sub);
       if (const auto* json = section(override_config, "unet", path)) config = merge_unet_config(config, *json);
       return config;
     });
     info.unet = std::move(unet);
-    break;
   }
 
-  for (const char* prefix : {"first_stage_model.", ""}) {
-    ShapeMap sub = strip_prefix(shapes, prefix);
-    if (!has_all(sub, {"encoder.conv_in.weight", "decoder.conv_in.weight"})) continue;
+  if (const ComponentLayout* layout = find_layout(shapes, Component::Vae, sub)) {
     ComponentInfo<VaeConfig> vae;
     vae.file = path;
-    vae.prefix = prefix;
+    vae.prefix = layout->prefix;
     vae.naming = sub.count("encoder.down_blocks.0.resnets.0.conv1.weight") ? KeyNaming::Diffusers : KeyNaming::CompVis;
     vae.tensor_count = sub.size();
     vae.config = detect_at(path, vae.prefix, [&] {
@@ -213,7 +236,6 @@ CheckpointInfo inspect_shapes(const ShapeMap& shapes, const std::map<std::string
       return config;
     });
     info.vae = std::move(vae);
-    break;
   }
 
   // What the components do not cover.

@@ -5,7 +5,8 @@
 //  * a single .safetensors file in CompVis/LDM layout: U-Net under `model.diffusion_model.`,
 //    VAE under `first_stage_model.`, text encoder under `cond_stage_model.transformer.text_model.`
 //    (SD1, Hugging Face names) or `cond_stage_model.model.` (SD2, OpenCLIP names); also files
-//    holding one component at the root (a standalone VAE or text encoder);
+//    holding one component at the root (a standalone VAE or text encoder). The prefixes and the
+//    keys that identify each are one table, single_file_layouts() in checkpoint.cpp;
 //  * a diffusers folder: unet/diffusion_pytorch_model[.fp16].safetensors,
 //    vae/diffusion_pytorch_model[.fp16].safetensors, text_encoder/model[.fp16].safetensors, each
 //    with its config.json, and scheduler/scheduler_config.json. Diffusers names the U-Net and

@@ -2,7 +2,6 @@
 
 #include <sstream>
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <diffgraph/errors.hpp>
@@ -122,10 +121,6 @@ std::string SigmasValue::summary() const {
   return out.str();
 }
 
-torch::Tensor NoiseValue::generate(at::IntArrayRef shape) const {
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed_);
-  return at::randn(shape, generator, at::TensorOptions().dtype(at::kFloat));
-}
 std::string_view NoiseValue::type() const { return tensor_types::kNoise; }
 std::string NoiseValue::summary() const { return "NOISE seed " + std::to_string(seed_); }
 

@@ -112,15 +112,13 @@ class SigmasValue final : public Value {
   torch::Tensor sigmas_;
 };
 
-/// NOISE: the seed of the initial noise. Draws exactly what ComfyUI draws for the same seed:
-/// one CPU float32 randn of the whole latent shape from a generator seeded with the seed
-/// (only its low 32 bits reach mt19937).
+/// NOISE: the seed of the initial noise. The noise itself is drawn where all of diffgraph's
+/// seeded noise is drawn, the diffusion library's sampling/noise.hpp (initial_noise: exactly
+/// what ComfyUI draws for the same seed).
 class NoiseValue final : public Value {
  public:
   explicit NoiseValue(std::uint64_t seed) : seed_(seed) {}
   std::uint64_t seed() const { return seed_; }
-  /// Standard-normal noise of `shape`.
-  torch::Tensor generate(at::IntArrayRef shape) const;
   std::string_view type() const override;
   std::size_t byte_size() const override { return sizeof(*this); }
   std::string summary() const override;
