@@ -1,47 +1,19 @@
 // `diffgraph info`: what a model file holds. The runner links the engine only, so the plugins
 // that load models describe them: each registered file inspector is asked in turn (the diffusion
-// plugin's prints a checkpoint's architecture and component configs). A .safetensors file no
-// plugin recognises still gets its header summarised: tensor count, dtypes and metadata.
+// plugin's describe a checkpoint's architecture and component configs, or any other .safetensors
+// file's header).
 #include <fmt/format.h>
 
-#include <map>
 #include <memory>
 #include <optional>
 
 #include <diffgraph/registry.hpp>
 
 #include "commands.hpp"
-#include "models/safetensors.hpp"
 
 namespace diffgraph::cli {
 
 namespace {
-
-// Metadata values can be whole JSON configs; a summary shows their start.
-constexpr std::size_t kMaxMetadataChars = 200;
-
-void print_safetensors_summary(const std::filesystem::path& path) {
-  const auto file = models::SafetensorsFile::open(path);
-  std::map<std::string, std::size_t> dtype_counts;
-  std::uint64_t bytes = 0;
-  std::int64_t parameters = 0;
-  for (const auto& tensor : file.tensors()) {
-    ++dtype_counts[std::string(models::dtype_name(tensor.dtype))];
-    bytes += tensor.byte_size();
-    parameters += tensor.numel();
-  }
-  fmt::print("file: {}\n", path.string());
-  fmt::print("tensors: {} ({} parameters, {:.1f} MiB)\n", file.tensors().size(), parameters,
-             static_cast<double>(bytes) / (1024.0 * 1024.0));
-  fmt::print("dtypes:");
-  for (const auto& [dtype, count] : dtype_counts) fmt::print(" {} x{}", dtype, count);
-  fmt::print("\n");
-  fmt::print("metadata: {}\n", file.metadata().empty() ? "none" : std::to_string(file.metadata().size()) + " entries");
-  for (const auto& [key, value] : file.metadata()) {
-    const bool cut = value.size() > kMaxMetadataChars;
-    fmt::print("  {}: {}{}\n", key, cut ? value.substr(0, kMaxMetadataChars) : value, cut ? "..." : "");
-  }
-}
 
 struct InfoOptions {
   std::string file;
@@ -66,13 +38,8 @@ void print_info(const InfoOptions& options) {
       return;
     }
   }
-  if (std::filesystem::is_directory(path, ec)) {
-    throw std::runtime_error(path.string() + " is a folder no loaded plugin recognises" +
-                             (registry.file_inspectors().empty() ? " (no plugin that describes files is loaded)" : ""));
-  }
-  print_safetensors_summary(path);
-  fmt::print("architecture: not recognised by any loaded plugin{}\n",
-             registry.file_inspectors().empty() ? " (no plugin that describes files is loaded)" : "");
+  throw std::runtime_error(path.string() + " is a file no loaded plugin recognises" +
+                           (registry.file_inspectors().empty() ? " (no plugin that describes files is loaded)" : ""));
 }
 
 }  // namespace

@@ -2,9 +2,13 @@
 // registers its own node (DIFFGRAPH_NODE).
 #include <diffgraph/plugin.hpp>
 
+#include <map>
 #include <optional>
+#include <iomanip>
+#include <sstream>
 
 #include "models/checkpoint.hpp"
+#include "models/safetensors.hpp"
 
 namespace diffgraph::nodes {
 
@@ -20,6 +24,35 @@ std::optional<std::string> describe_checkpoint(const std::filesystem::path& path
   const models::CheckpointInfo info = models::inspect_checkpoint(path);
   if (!folder && !info.unet && !info.text_encoder && !info.vae) return std::nullopt;
   return models::describe(info);
+}
+
+// Any other .safetensors file (a LoRA, an embedding, tensors): its header. Metadata values can
+// be whole JSON configs, so each shows its start.
+std::optional<std::string> describe_safetensors(const std::filesystem::path& path) {
+  constexpr std::size_t kMaxMetadataChars = 200;
+  if (path.extension() != ".safetensors") return std::nullopt;
+  const auto file = models::SafetensorsFile::open(path);
+  std::map<std::string, std::size_t> dtype_counts;
+  std::uint64_t bytes = 0;
+  std::int64_t parameters = 0;
+  for (const auto& tensor : file.tensors()) {
+    ++dtype_counts[std::string(models::dtype_name(tensor.dtype))];
+    bytes += tensor.byte_size();
+    parameters += tensor.numel();
+  }
+  std::ostringstream out;
+  out << "file: " << path.string() << "\n";
+  out << "tensors: " << file.tensors().size() << " (" << parameters << " parameters, " << std::fixed
+      << std::setprecision(1) << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB)\n";
+  out << "dtypes:";
+  for (const auto& [dtype, count] : dtype_counts) out << " " << dtype << " x" << count;
+  out << "\nmetadata: " << (file.metadata().empty() ? "none" : std::to_string(file.metadata().size()) + " entries") << "\n";
+  for (const auto& [key, value] : file.metadata()) {
+    const bool cut = value.size() > kMaxMetadataChars;
+    out << "  " << key << ": " << (cut ? value.substr(0, kMaxMetadataChars) + "..." : value) << "\n";
+  }
+  out << "architecture: none recognised (no U-Net, text encoder or VAE)\n";
+  return out.str();
 }
 
 }  // namespace
@@ -43,6 +76,9 @@ DIFFGRAPH_PLUGIN(registrar) {
   registrar.add_type({"SAMPLER", {240, 180, 220}, "a sampling algorithm"});
   registrar.add_type({"SAMPLER_STATE", {150, 150, 200}, "a sampler run between unrolled steps"});
   registrar.add_type({"GUIDER", {170, 140, 120}, "a model with its conditioning and CFG scale"});
+  // Asked in this order: a checkpoint first, else any safetensors file's header.
   registrar.add_file_inspector({"checkpoint", "Stable Diffusion checkpoints: single-file .safetensors, diffusers folders",
                                 diffgraph::nodes::describe_checkpoint});
+  registrar.add_file_inspector({"safetensors", "any .safetensors file: tensors, dtypes, metadata",
+                                diffgraph::nodes::describe_safetensors});
 }
