@@ -30,6 +30,15 @@ using CodePoints = std::u32string;
 constexpr char32_t kReplacementCharacter = 0xFFFD;
 constexpr std::string_view kStartOfText = "<|startoftext|>";
 constexpr std::string_view kEndOfText = "<|endoftext|>";
+// open_clip's tokenizer writes the same two tokens this way (same ids).
+constexpr std::string_view kOpenClipStartOfText = "<start_of_text>";
+constexpr std::string_view kOpenClipEndOfText = "<end_of_text>";
+
+// The literal texts that stand for BOS and EOS in a prompt, per tokenizer.
+std::pair<std::string_view, std::string_view> special_texts(SpecialTokenTexts specials) {
+  return specials == SpecialTokenTexts::OpenClip ? std::pair{kOpenClipStartOfText, kOpenClipEndOfText}
+                                                 : std::pair{kStartOfText, kEndOfText};
+}
 constexpr std::string_view kEndOfWord = "</w>";
 // SimpleTokenizer keeps merges[1 : 49152-256-2+1]: 49152 ids minus 256 bytes minus 2 specials
 // leave room for 48894 merges (the file holds more, which CLIP never used).
@@ -326,10 +335,10 @@ std::size_t match_literal(const CodePoints& text, std::size_t at, std::string_vi
   return literal.size();
 }
 
-std::size_t match_piece(const CodePoints& text, std::size_t at) {
-  static constexpr std::string_view kLiterals[] = {kStartOfText, kEndOfText, "'s", "'t", "'re",
-                                                   "'ve", "'m", "'ll", "'d"};
-  for (const auto literal : kLiterals) {
+std::size_t match_piece(const CodePoints& text, std::size_t at, SpecialTokenTexts specials) {
+  const auto [start, end_text] = special_texts(specials);
+  const std::string_view literals[] = {start, end_text, "'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
+  for (const auto literal : literals) {
     if (const std::size_t length = match_literal(text, at, literal)) return length;
   }
   std::size_t end = at;
@@ -567,11 +576,11 @@ std::string ClipTokenizer::clean(std::string_view text) {
   return encode_utf8(python_lower(code_points));
 }
 
-std::vector<std::string> ClipTokenizer::pretokenize(std::string_view cleaned) {
+std::vector<std::string> ClipTokenizer::pretokenize(std::string_view cleaned, SpecialTokenTexts specials) {
   const CodePoints text = decode_utf8(cleaned);
   std::vector<std::string> pieces;
   for (std::size_t at = 0; at < text.size();) {
-    const std::size_t length = match_piece(text, at);
+    const std::size_t length = match_piece(text, at, specials);
     if (length == 0) {
       ++at;
       continue;
@@ -583,8 +592,6 @@ std::vector<std::string> ClipTokenizer::pretokenize(std::string_view cleaned) {
 }
 
 std::vector<std::string> ClipTokenizer::bpe(const std::string& piece) const {
-  // The special-token texts are single tokens (SimpleTokenizer seeds its cache with them).
-  if (piece == kStartOfText || piece == kEndOfText) return {piece};
   {
     std::lock_guard lock(cache_->mutex);
     if (const auto it = cache_->entries.find(piece); it != cache_->entries.end()) return it->second;
@@ -629,9 +636,16 @@ std::vector<std::string> ClipTokenizer::bpe(const std::string& piece) const {
   return word;
 }
 
-std::vector<std::string> ClipTokenizer::bpe_tokens(std::string_view text) const {
+std::vector<std::string> ClipTokenizer::bpe_tokens(std::string_view text, SpecialTokenTexts specials) const {
   std::vector<std::string> tokens;
-  for (const auto& piece : pretokenize(clean(text))) {
+  const auto [start, end_text] = special_texts(specials);
+  for (const auto& piece : pretokenize(clean(text), specials)) {
+    // The special-token texts are single tokens (SimpleTokenizer seeds its cache with them),
+    // named in the vocabulary as openai/CLIP names them.
+    if (piece == start || piece == end_text) {
+      tokens.emplace_back(piece == start ? kStartOfText : kEndOfText);
+      continue;
+    }
     for (auto& token : bpe(byte_encode(piece))) tokens.push_back(std::move(token));
   }
   return tokens;
@@ -643,9 +657,9 @@ int ClipTokenizer::token_id(std::string_view token) const {
   return it->second;
 }
 
-std::vector<int> ClipTokenizer::encode(std::string_view text) const {
+std::vector<int> ClipTokenizer::encode(std::string_view text, SpecialTokenTexts specials) const {
   std::vector<int> ids;
-  for (const auto& token : bpe_tokens(text)) ids.push_back(token_id(token));
+  for (const auto& token : bpe_tokens(text, specials)) ids.push_back(token_id(token));
   return ids;
 }
 
@@ -663,14 +677,15 @@ std::vector<int> make_window(std::span<const int> ids, int bos, int eos, int pad
 
 }  // namespace
 
-std::vector<int> ClipTokenizer::encode_77(std::string_view text, int pad_id) const {
-  const std::vector<int> ids = encode(text);
+std::vector<int> ClipTokenizer::encode_77(std::string_view text, int pad_id, SpecialTokenTexts specials) const {
+  const std::vector<int> ids = encode(text, specials);
   const std::size_t kept = std::min(ids.size(), kTokensPerWindow);
   return make_window(std::span<const int>(ids).first(kept), bos_id_, eos_id_, pad_id);
 }
 
-std::vector<std::vector<int>> ClipTokenizer::encode_windows(std::string_view text, int pad_id) const {
-  const std::vector<int> ids = encode(text);
+std::vector<std::vector<int>> ClipTokenizer::encode_windows(std::string_view text, int pad_id,
+                                                            SpecialTokenTexts specials) const {
+  const std::vector<int> ids = encode(text, specials);
   std::vector<std::vector<int>> windows;
   for (std::size_t begin = 0; begin < ids.size(); begin += kTokensPerWindow) {
     const std::size_t count = std::min(kTokensPerWindow, ids.size() - begin);

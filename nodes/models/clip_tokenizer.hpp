@@ -30,6 +30,11 @@ class TokenizerError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// How a prompt writes the special tokens as text: openai/CLIP (and Hugging Face, and so
+/// ComfyUI) as `<|startoftext|>` / `<|endoftext|>`, open_clip (SDXL's CLIP-G reference) as
+/// `<start_of_text>` / `<end_of_text>`. The other spelling is ordinary text. Same ids either way.
+enum class SpecialTokenTexts { OpenAi, OpenClip };
+
 class ClipTokenizer {
  public:
   /// Tokens per text-encoder window: BOS + 75 tokens + EOS.
@@ -48,22 +53,25 @@ class ClipTokenizer {
   ~ClipTokenizer();
 
   /// Token ids of `text`, without BOS/EOS. Invalid UTF-8 bytes are read as U+FFFD.
-  std::vector<int> encode(std::string_view text) const;
+  std::vector<int> encode(std::string_view text, SpecialTokenTexts specials = SpecialTokenTexts::OpenAi) const;
 
   /// The 77-id window of the Hugging Face tokenizer with truncation (SD1's FrozenCLIPEmbedder):
   /// [BOS] + the first 75 ids + [EOS], right-padded with `pad_id` (SD1: 49407, SD2: 0).
-  std::vector<int> encode_77(std::string_view text, int pad_id) const;
+  std::vector<int> encode_77(std::string_view text, int pad_id,
+                             SpecialTokenTexts specials = SpecialTokenTexts::OpenAi) const;
 
   /// ComfyUI/A1111-style long prompts: the ids in chunks of 75, each chunk its own 77-id window
   /// [BOS] + chunk + [EOS] + padding with `pad_id`. An empty prompt gives one window.
-  std::vector<std::vector<int>> encode_windows(std::string_view text, int pad_id) const;
+  std::vector<std::vector<int>> encode_windows(std::string_view text, int pad_id,
+                                               SpecialTokenTexts specials = SpecialTokenTexts::OpenAi) const;
 
   /// Step 1 alone: the cleaned, lowercased text.
   static std::string clean(std::string_view text);
   /// Step 2 alone, on already cleaned text: the pieces, as UTF-8.
-  static std::vector<std::string> pretokenize(std::string_view cleaned);
+  static std::vector<std::string> pretokenize(std::string_view cleaned,
+                                              SpecialTokenTexts specials = SpecialTokenTexts::OpenAi);
   /// Steps 1-3: the BPE token strings (byte characters, "</w>" marking word ends).
-  std::vector<std::string> bpe_tokens(std::string_view text) const;
+  std::vector<std::string> bpe_tokens(std::string_view text, SpecialTokenTexts specials = SpecialTokenTexts::OpenAi) const;
 
   int bos_id() const { return bos_id_; }
   int eos_id() const { return eos_id_; }

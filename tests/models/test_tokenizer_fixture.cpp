@@ -34,12 +34,20 @@ const ClipTokenizer& tokenizer(Loader loader) {
 
 std::vector<FixtureCase> tokenizer_cases() { return diffgraph::testing::fixture_cases("tokenizer"); }
 
+// The variant's special-token spelling: clip_l is openai/CLIP's SimpleTokenizer, open_clip_g
+// open_clip's (SDXL's CLIP-G), README §12.2.
+diffgraph::models::SpecialTokenTexts specials_of(const FixtureCase& fixture) {
+  return fixture.entry.at("variant") == "open_clip_g" ? diffgraph::models::SpecialTokenTexts::OpenClip
+                                                      : diffgraph::models::SpecialTokenTexts::OpenAi;
+}
+
 // One case, checked with one vocabulary loader.
 void check_case(const FixtureCase& fixture, const ClipTokenizer& tok) {
   const std::string text =
       fixture.config.at(nlohmann::json::json_pointer(fixture.entry.at("text_pointer").get<std::string>()));
   const auto& expected = fixture.params;
   const int pad = fixture.entry.at("pad_id");
+  const auto specials = specials_of(fixture);
 
   ASSERT_FALSE(fixture.outputs().empty());
   for (const auto& output : fixture.outputs()) {
@@ -47,22 +55,27 @@ void check_case(const FixtureCase& fixture, const ClipTokenizer& tok) {
     if (output == "cleaned") {
       EXPECT_EQ(ClipTokenizer::clean(text), expected.at("cleaned").get<std::string>()) << "cleaned";
     } else if (output == "pretokens") {
-      EXPECT_EQ(ClipTokenizer::pretokenize(ClipTokenizer::clean(text)),
+      EXPECT_EQ(ClipTokenizer::pretokenize(ClipTokenizer::clean(text), specials),
                 expected.at("pretokens").get<std::vector<std::string>>()) << "pretokens";
     } else if (output == "bpe_tokens") {
-      EXPECT_EQ(tok.bpe_tokens(text), expected.at("bpe_tokens").get<std::vector<std::string>>()) << "bpe_tokens";
+      EXPECT_EQ(tok.bpe_tokens(text, specials), expected.at("bpe_tokens").get<std::vector<std::string>>()) << "bpe_tokens";
     } else if (output == "ids") {
-      EXPECT_EQ(tok.encode(text), expected.at("ids").get<std::vector<int>>()) << "ids";
+      EXPECT_EQ(tok.encode(text, specials), expected.at("ids").get<std::vector<int>>()) << "ids";
     } else if (output == "ids_77") {
-      EXPECT_EQ(tok.encode_77(text, pad), expected.at("ids_77").get<std::vector<int>>()) << "ids_77";
+      EXPECT_EQ(tok.encode_77(text, pad, specials), expected.at("ids_77").get<std::vector<int>>()) << "ids_77";
     } else {
       ADD_FAILURE() << "unknown tokenizer output '" << output << "' in case " << fixture.id();
     }
   }
+  // open_clip cases whose text spells openai/CLIP's special tokens say what SimpleTokenizer makes of it.
+  if (expected.contains("ids_openai_clip")) {
+    EXPECT_EQ(tok.encode(text, diffgraph::models::SpecialTokenTexts::OpenAi),
+              expected.at("ids_openai_clip").get<std::vector<int>>()) << "ids_openai_clip";
+  }
   // Fields present in every case of this layout, checked even when `outputs` does not list them.
   if (expected.contains("ids_with_bos_eos")) {
     std::vector<int> with_specials = {tok.bos_id()};
-    const auto ids = tok.encode(text);
+    const auto ids = tok.encode(text, specials);
     with_specials.insert(with_specials.end(), ids.begin(), ids.end());
     with_specials.push_back(tok.eos_id());
     EXPECT_EQ(with_specials, expected.at("ids_with_bos_eos").get<std::vector<int>>()) << "ids_with_bos_eos";
