@@ -455,8 +455,14 @@ std::string describe(const CheckpointInfo& info) {
     } else {
       out << c.num_head_channels << "-channel heads";
     }
-    out << ", depth " << c.transformer_depth << ", context " << c.context_dim << ", "
-        << (c.use_linear_in_transformer ? "linear" : "conv") << " projections\n";
+    if (c.transformer_depth_levels.empty()) {
+      out << ", depth " << c.transformer_depth;
+    } else {
+      out << ", depth " << list_text(c.transformer_depth_levels) << " (middle " << c.transformer_depth_middle << ")";
+    }
+    out << ", context " << c.context_dim << ", " << (c.use_linear_in_transformer ? "linear" : "conv") << " projections";
+    if (c.adm_in_channels > 0) out << ", label_emb " << c.adm_in_channels;
+    out << "\n";
   } else {
     out << "unet:         none\n";
   }

@@ -222,14 +222,19 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config, const torch::TensorOption
   config_.validate();
   const UNetConfig& c = config_;
   const std::int64_t mc = c.model_channels, emb_dim = 4 * mc, groups = c.norm_groups;
-  auto transformer = [&](std::int64_t channels) {
-    return SpatialTransformer(channels, c.heads_for(channels), c.transformer_depth, c.context_dim,
-                              c.use_linear_in_transformer, groups, options);
+  auto transformer = [&](std::int64_t channels, std::int64_t depth) {
+    return SpatialTransformer(channels, c.heads_for(channels), depth, c.context_dim, c.use_linear_in_transformer,
+                              groups, options);
   };
 
   auto time_embed = node(*this, "time_embed");
   time_embed_0 = time_embed->register_module("0", Linear(mc, emb_dim, true, options));
   time_embed_2 = time_embed->register_module("2", Linear(emb_dim, emb_dim, true, options));
+  if (c.adm_in_channels > 0) {
+    auto label_emb = node(*node(*this, "label_emb"), "0");
+    label_emb_0 = label_emb->register_module("0", Linear(c.adm_in_channels, emb_dim, true, options));
+    label_emb_2 = label_emb->register_module("2", Linear(emb_dim, emb_dim, true, options));
+  }
 
   auto inputs = node(*this, "input_blocks");
   auto new_input_block = [&]() {
@@ -248,7 +253,7 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config, const torch::TensorOption
       const std::int64_t out_ch = mc * c.channel_mult[level];
       block->res = block->register_module("0", ResBlock(ch, emb_dim, out_ch, groups, options));
       ch = out_ch;
-      if (c.has_attention(level)) block->transformer = block->register_module("1", transformer(ch));
+      if (c.has_attention(level)) block->transformer = block->register_module("1", transformer(ch, c.depth_at(level)));
       skip_channels.push_back(ch);
     }
     if (level + 1 < c.levels()) {
@@ -260,7 +265,7 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config, const torch::TensorOption
 
   middle_block = register_module("middle_block", UNetBlock());
   middle_block->res = middle_block->register_module("0", ResBlock(ch, emb_dim, ch, groups, options));
-  middle_block->transformer = middle_block->register_module("1", transformer(ch));
+  middle_block->transformer = middle_block->register_module("1", transformer(ch, c.depth_middle()));
   middle_block->res2 = middle_block->register_module("2", ResBlock(ch, emb_dim, ch, groups, options));
 
   auto outputs = node(*this, "output_blocks");
@@ -274,7 +279,8 @@ UNetModelImpl::UNetModelImpl(const UNetConfig& config, const torch::TensorOption
       block->res = block->register_module("0", ResBlock(ch + skip, emb_dim, out_ch, groups, options));
       ch = out_ch;
       int index = 1;
-      if (c.has_attention(level)) block->transformer = block->register_module(std::to_string(index++), transformer(ch));
+      if (c.has_attention(level))
+        block->transformer = block->register_module(std::to_string(index++), transformer(ch, c.depth_at(level)));
       if (level > 0 && r == c.num_res_blocks)
         block->upsample =
             node(*block, std::to_string(index))->register_module("conv", Conv2d(ch, ch, 3, 1, 1, options));
@@ -303,8 +309,12 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_noisy, const torch::
     message << "U-Net forward: " << what << ", got " << got;
     throw std::invalid_argument(message.str());
   };
-  if (inputs.y.defined())
+  if (c.adm_in_channels == 0 && inputs.y.defined())
     input_error("this U-Net has no label_emb, so it takes no y vector", inputs.y.sizes());
+  if (c.adm_in_channels > 0 && (!inputs.y.defined() || inputs.y.dim() != 2 || inputs.y.size(0) != x_noisy.size(0) ||
+                                inputs.y.size(1) != c.adm_in_channels))
+    input_error("this U-Net's label_emb needs y [B," + std::to_string(c.adm_in_channels) + "]",
+                inputs.y.defined() ? inputs.y.sizes() : c10::IntArrayRef{});
   torch::Tensor x_in = x_noisy;
   if (inputs.concat.defined()) {
     if (x_noisy.dim() != 4 || inputs.concat.dim() != 4 || inputs.concat.size(0) != x_noisy.size(0) ||
@@ -340,6 +350,12 @@ torch::Tensor UNetModelImpl::forward(const torch::Tensor& x_noisy, const torch::
   emb = run(time_embed_0, time_embed_0_packed, emb);
   emb = run(time_embed_2, time_embed_2_packed, silu_inplace(emb));
   if (observer) observer("time_embed", emb);
+  if (c.adm_in_channels > 0) {
+    torch::Tensor label = run(label_emb_0, label_emb_0_packed, inputs.y.to(options));
+    label = run(label_emb_2, label_emb_2_packed, silu_inplace(label));
+    if (observer) observer("label_emb", label);
+    emb = emb + label;
+  }
   const torch::Tensor emb_silu = torch::silu(emb);  // every ResBlock's emb_layers starts with SiLU
 
   std::vector<torch::Tensor> skips;
@@ -376,7 +392,8 @@ std::vector<OneDnnWeightCache*> UNetBlockImpl::weight_caches() {
 }
 
 void UNetModelImpl::set_weight_prepacking(bool enabled) {
-  std::vector<OneDnnWeightCache*> caches{&time_embed_0_packed, &time_embed_2_packed, &out_conv_packed};
+  std::vector<OneDnnWeightCache*> caches{&time_embed_0_packed, &time_embed_2_packed, &label_emb_0_packed,
+                                         &label_emb_2_packed, &out_conv_packed};
   auto collect = [&](auto module) {
     if (module)
       for (auto* cache : module->weight_caches()) caches.push_back(cache);

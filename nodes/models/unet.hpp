@@ -1,9 +1,10 @@
-// unet.hpp — the Stable Diffusion 1.x/2.x denoising U-Net (CompVis / Stability-AI
+// unet.hpp — the Stable Diffusion 1.x/2.x/XL denoising U-Net (CompVis / Stability-AI / sgm
 // `openaimodel.UNetModel` with SpatialTransformer blocks), predicting eps from a noisy latent,
-// a timestep and a cross-attention context.
+// a timestep and the conditioning (ModelInputs: context, SDXL's y vector, concat channels).
 //
 // The module tree mirrors the checkpoint keys under `model.diffusion_model.`:
 //   time_embed.{0,2}                       Linear → SiLU → Linear
+//   label_emb.0.{0,2}                       Linear → SiLU → Linear on y, added to time_embed (SDXL)
 //   input_blocks.0.0                        conv_in (3×3)
 //   input_blocks.N.0                        ResBlock, or Downsample (`op`, 3×3 stride 2)
 //   input_blocks.N.1                        SpatialTransformer (levels with attention)
@@ -152,8 +153,9 @@ class UNetModelImpl : public torch::nn::Module {
   /// x [B,C,H,W] (H, W multiples of 2^(levels−1)), timesteps [B] (integer or float, or one
   /// value for the batch) and the conditioning: inputs.context [B,M,context_dim], and
   /// inputs.concat [B,in−C,H,W] when the U-Net takes more input channels than x has (inpainting
-  /// models), concatenated after x's channels → eps [B,out,H,W]. inputs.y is refused: these
-  /// U-Nets have no label_emb. Inputs are converted to the parameters' dtype/device. Throws
+  /// models), concatenated after x's channels, and inputs.y [B,adm_in_channels] when the U-Net has
+  /// a label embedding (SDXL: emb = time_embed(t) + label_emb(y)), refused when it has none
+  /// → eps [B,out,H,W]. Inputs are converted to the parameters' dtype/device. Throws
   /// std::invalid_argument naming the mismatched input.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& timesteps, const ModelInputs& inputs,
                         const UNetObserver& observer = {});
@@ -174,12 +176,13 @@ class UNetModelImpl : public torch::nn::Module {
   void set_weight_prepacking(bool enabled);
 
   Linear time_embed_0{nullptr}, time_embed_2{nullptr};
+  Linear label_emb_0{nullptr}, label_emb_2{nullptr};  // label_emb.0.{0,2}, when adm_in_channels > 0
   std::vector<UNetBlock> input_blocks;
   UNetBlock middle_block{nullptr};
   std::vector<UNetBlock> output_blocks;
   GroupNorm out_norm{nullptr};  // out.0
   Conv2d out_conv{nullptr};     // out.2
-  OneDnnWeightCache time_embed_0_packed, time_embed_2_packed, out_conv_packed;
+  OneDnnWeightCache time_embed_0_packed, time_embed_2_packed, label_emb_0_packed, label_emb_2_packed, out_conv_packed;
 
  private:
   UNetConfig config_;

@@ -48,6 +48,36 @@ std::int64_t uniform_int(const nlohmann::json& value, const std::string& field) 
   return list.front();
 }
 
+// Sets the transformer depths canonically from one count per level (or one for all) and the
+// middle block's (-1: the last entry of `per_level`, as sgm does): a single transformer_depth
+// when every transformer has the same depth, else per level with 0 where there is no attention.
+void set_depths(UNetConfig& c, std::vector<std::int64_t> per_level, std::int64_t middle, const std::string& field) {
+  const auto levels = static_cast<std::size_t>(c.levels());
+  if (per_level.empty()) config_error(field, "lists no depth");
+  if (middle < 0) middle = per_level.back();
+  if (per_level.size() == 1) per_level.assign(levels, per_level.front());
+  if (per_level.size() != levels)
+    config_error(field, "lists " + std::to_string(per_level.size()) + " depths, the model has " +
+                            std::to_string(levels) + " levels");
+  std::set<std::int64_t> depths{middle};
+  for (std::size_t level = 0; level < levels; ++level) {
+    if (!c.has_attention(static_cast<std::int64_t>(level))) {
+      per_level[level] = 0;
+      continue;
+    }
+    depths.insert(per_level[level]);
+  }
+  if (depths.size() == 1) {
+    c.transformer_depth = middle;
+    c.transformer_depth_levels.clear();
+    c.transformer_depth_middle = -1;
+  } else {
+    c.transformer_depth = -1;
+    c.transformer_depth_levels = std::move(per_level);
+    c.transformer_depth_middle = middle;
+  }
+}
+
 // CompVis configs list the attention factors as [4, 2, 1]; keep that order so a parsed, a
 // detected and a written config compare equal.
 void normalise_attention_resolutions(std::vector<std::int64_t>& ds) {
@@ -67,11 +97,40 @@ UNetConfig UNetConfig::from_json(const nlohmann::json& json_in, const UNetConfig
   // An LDM yaml `unet_config: {target, params}` converted to JSON.
   const nlohmann::json& json =
       json_in.contains("params") && json_in.at("params").is_object() ? json_in.at("params") : json_in;
-  for (const char* unsupported : {"num_classes", "num_class_embeds", "class_embed_type", "addition_embed_type",
-                                  "disable_self_attentions", "num_attention_blocks", "adm_in_channels"}) {
+  for (const char* unsupported : {"num_class_embeds", "class_embed_type", "disable_self_attentions",
+                                  "num_attention_blocks"}) {
     if (present(json, unsupported))
       config_error(unsupported, "is set (" + json.at(unsupported).dump() +
-                                    "): only SD1/SD2-style text-conditioned U-Nets are supported");
+                                    "): only SD/SDXL-style text-conditioned U-Nets are supported");
+  }
+  // The label embedding of SDXL-style U-Nets: sgm's num_classes "sequential" + adm_in_channels,
+  // diffusers' addition_embed_type "text_time" + projection_class_embeddings_input_dim.
+  if (present(json, "adm_in_channels")) c.adm_in_channels = as_int(json.at("adm_in_channels"), "adm_in_channels");
+  if (present(json, "num_classes")) {
+    const auto& classes = json.at("num_classes");
+    if (!classes.is_string() || classes.get<std::string>() != "sequential")
+      config_error("num_classes", "is " + classes.dump() + ": class-conditional U-Nets are not supported (only \"sequential\")");
+    if (c.adm_in_channels <= 0) config_error("num_classes", "is \"sequential\" without adm_in_channels");
+  } else if (present(json, "adm_in_channels") && c.adm_in_channels > 0) {
+    config_error("adm_in_channels", "is set without num_classes \"sequential\"");
+  }
+  if (present(json, "addition_embed_type")) {
+    const auto& type = json.at("addition_embed_type");
+    if (!type.is_string() || type.get<std::string>() != "text_time")
+      config_error("addition_embed_type", "is " + type.dump() + ": only \"text_time\" (SDXL) is supported");
+    if (!present(json, "projection_class_embeddings_input_dim"))
+      config_error("addition_embed_type", "is \"text_time\" without projection_class_embeddings_input_dim");
+    c.adm_in_channels =
+        as_int(json.at("projection_class_embeddings_input_dim"), "projection_class_embeddings_input_dim");
+  }
+  // Depths are set once the levels and attention are known (set_depths below).
+  std::vector<std::int64_t> depths;
+  std::int64_t depth_middle = c.depth_middle();
+  std::string depth_field = "transformer_depth";
+  if (c.transformer_depth_levels.empty()) {
+    depths = {c.transformer_depth};
+  } else {
+    depths = c.transformer_depth_levels;
   }
   if (present(json, "use_spatial_transformer") &&
       !as_bool(json.at("use_spatial_transformer"), "use_spatial_transformer"))
@@ -86,8 +145,15 @@ UNetConfig UNetConfig::from_json(const nlohmann::json& json_in, const UNetConfig
   if (present(json, "num_res_blocks")) c.num_res_blocks = uniform_int(json.at("num_res_blocks"), "num_res_blocks");
   if (present(json, "attention_resolutions"))
     c.attention_resolutions = as_int_list(json.at("attention_resolutions"), "attention_resolutions");
-  if (present(json, "transformer_depth"))
-    c.transformer_depth = uniform_int(json.at("transformer_depth"), "transformer_depth");
+  for (const char* field : {"transformer_depth", "transformer_layers_per_block"}) {
+    if (!present(json, field)) continue;
+    const auto& value = json.at(field);
+    depths = value.is_array() ? as_int_list(value, field) : std::vector<std::int64_t>{as_int(value, field)};
+    depth_middle = -1;  // the last entry, unless transformer_depth_middle says otherwise
+    depth_field = field;
+  }
+  if (present(json, "transformer_depth_middle"))
+    depth_middle = as_int(json.at("transformer_depth_middle"), "transformer_depth_middle");
   if (present(json, "context_dim")) c.context_dim = uniform_int(json.at("context_dim"), "context_dim");
   if (present(json, "use_linear_in_transformer"))
     c.use_linear_in_transformer = as_bool(json.at("use_linear_in_transformer"), "use_linear_in_transformer");
@@ -132,8 +198,6 @@ UNetConfig UNetConfig::from_json(const nlohmann::json& json_in, const UNetConfig
     c.context_dim = uniform_int(json.at("cross_attention_dim"), "cross_attention_dim");
   if (present(json, "use_linear_projection"))
     c.use_linear_in_transformer = as_bool(json.at("use_linear_projection"), "use_linear_projection");
-  if (present(json, "transformer_layers_per_block"))
-    c.transformer_depth = uniform_int(json.at("transformer_layers_per_block"), "transformer_layers_per_block");
   if (present(json, "norm_num_groups")) c.norm_groups = as_int(json.at("norm_num_groups"), "norm_num_groups");
   // diffusers' `attention_head_dim` is, for SD1/SD2 configs, the head *count* (a historical
   // misnomer that `num_attention_heads` later fixed). SD2 lists it per level ([5,10,20,20]),
@@ -170,11 +234,16 @@ UNetConfig UNetConfig::from_json(const nlohmann::json& json_in, const UNetConfig
     }
   }
   normalise_attention_resolutions(c.attention_resolutions);
+  // The old per-level depths of `base` belong to its levels; a new channel_mult needs new ones.
+  if (depths.size() > 1 && depths.size() != c.channel_mult.size() && !present(json, "transformer_depth") &&
+      !present(json, "transformer_layers_per_block"))
+    config_error("transformer_depth", "must be given again for the new number of levels");
+  set_depths(c, depths, depth_middle, depth_field);
   return c;
 }
 
 nlohmann::json UNetConfig::to_json() const {
-  return nlohmann::json{{"in_channels", in_channels},
+  nlohmann::json json{{"in_channels", in_channels},
                         {"out_channels", out_channels},
                         {"model_channels", model_channels},
                         {"channel_mult", channel_mult},
@@ -182,11 +251,31 @@ nlohmann::json UNetConfig::to_json() const {
                         {"attention_resolutions", attention_resolutions},
                         {"num_heads", num_heads},
                         {"num_head_channels", num_head_channels},
-                        {"transformer_depth", transformer_depth},
                         {"context_dim", context_dim},
                         {"use_linear_in_transformer", use_linear_in_transformer},
                         {"use_spatial_transformer", true},
                         {"norm_num_groups", norm_groups}};
+  if (transformer_depth_levels.empty()) {
+    json["transformer_depth"] = transformer_depth;
+  } else {
+    json["transformer_depth"] = transformer_depth_levels;
+    json["transformer_depth_middle"] = transformer_depth_middle;
+  }
+  if (adm_in_channels > 0) {
+    json["num_classes"] = "sequential";
+    json["adm_in_channels"] = adm_in_channels;
+  }
+  return json;
+}
+
+std::int64_t UNetConfig::depth_at(std::int64_t level) const {
+  if (!has_attention(level)) return 0;
+  return transformer_depth_levels.empty() ? transformer_depth
+                                          : transformer_depth_levels.at(static_cast<std::size_t>(level));
+}
+
+std::int64_t UNetConfig::depth_middle() const {
+  return transformer_depth_levels.empty() ? transformer_depth : transformer_depth_middle;
 }
 
 bool UNetConfig::has_attention(std::int64_t level) const {
@@ -215,7 +304,19 @@ void UNetConfig::validate() const {
   positive("out_channels", out_channels);
   positive("model_channels", model_channels);
   positive("num_res_blocks", num_res_blocks);
-  positive("transformer_depth", transformer_depth);
+  if (transformer_depth_levels.empty()) {
+    positive("transformer_depth", transformer_depth);
+  } else {
+    if (transformer_depth_levels.size() != channel_mult.size())
+      config_error("transformer_depth", "lists " + std::to_string(transformer_depth_levels.size()) +
+                                            " depths for " + std::to_string(channel_mult.size()) + " levels");
+    for (std::size_t level = 0; level < channel_mult.size(); ++level) {
+      if (has_attention(static_cast<std::int64_t>(level)))
+        positive("transformer_depth", transformer_depth_levels[level]);
+    }
+    positive("transformer_depth_middle", transformer_depth_middle);
+  }
+  if (adm_in_channels < 0) config_error("adm_in_channels", "must not be negative");
   positive("context_dim", context_dim);
   positive("norm_num_groups", norm_groups);
   if (channel_mult.empty() || channel_mult.size() > 16) config_error("channel_mult", "must list 1 to 16 levels");
@@ -257,10 +358,6 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
                                   " dimensions, expected " + std::to_string(dims));
     return it->second;
   };
-  if (has_prefix("label_emb."))
-    throw std::invalid_argument(
-        "U-Net detection: label_emb.* present: class-conditional U-Nets (SDXL, unCLIP) are not supported");
-
   UNetConfig c;
   const auto& conv_in = shape("input_blocks.0.0.weight", 4);
   c.model_channels = conv_in[0];
@@ -271,9 +368,15 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
 
   // Walk input_blocks: ResBlocks (with a transformer at attention levels) until a Downsample
   // (`op`) closes the level.
-  std::vector<std::int64_t> res_per_level;
-  std::int64_t res_count = 0, level_channels = 0;
+  std::vector<std::int64_t> res_per_level, depth_per_level;
+  std::int64_t res_count = 0, level_channels = 0, level_depth = 0;
   bool level_attention = false;
+  // The BasicTransformerBlocks of the transformer at `prefix` (…"1.").
+  const auto depth_of = [&](const std::string& prefix) {
+    std::int64_t depth = 0;
+    while (has(prefix + "transformer_blocks." + std::to_string(depth) + ".norm1.weight")) ++depth;
+    return depth;
+  };
   auto close_level = [&](std::size_t n) {
     if (res_count == 0)
       throw std::invalid_argument("U-Net detection: level " + std::to_string(res_per_level.size()) +
@@ -284,6 +387,7 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
     if (level_attention) c.attention_resolutions.push_back(std::int64_t{1} << res_per_level.size());
     c.channel_mult.push_back(level_channels / c.model_channels);
     res_per_level.push_back(res_count);
+    depth_per_level.push_back(level_attention ? level_depth : 0);
     res_count = 0;
   };
   std::size_t n = 1;
@@ -295,11 +399,13 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
     }
     const std::int64_t channels = shape(block + "0.out_layers.3.weight", 4)[0];
     const bool attention = has(block + "1.proj_in.weight");
-    if (res_count > 0 && (channels != level_channels || attention != level_attention))
+    const std::int64_t depth = attention ? depth_of(block + "1.") : 0;
+    if (res_count > 0 && (channels != level_channels || attention != level_attention || depth != level_depth))
       throw std::invalid_argument("U-Net detection: " + block +
-                                  "0 differs in width or attention from the level's first ResBlock");
+                                  "0 differs in width, attention or transformer depth from the level's first ResBlock");
     level_channels = channels;
     level_attention = attention;
+    level_depth = depth;
     ++res_count;
   }
   close_level(n);
@@ -312,16 +418,17 @@ UNetConfig detect_unet_config(const ShapeMap& shapes) {
   }
   normalise_attention_resolutions(c.attention_resolutions);
 
-  // The middle block's transformer is present in every SD1/SD2 U-Net.
+  // The middle block's transformer is present in every SD1/SD2/SDXL U-Net.
   const std::string st = "middle_block.1.";
   if (!has(st + "proj_in.weight"))
-    throw std::invalid_argument("U-Net detection: middle_block.1.proj_in.weight is missing: not an SD1/SD2 U-Net");
+    throw std::invalid_argument("U-Net detection: middle_block.1.proj_in.weight is missing: not an SD U-Net");
   c.use_linear_in_transformer = shapes.at(st + "proj_in.weight").size() == 2;
-  c.transformer_depth = 0;
-  while (has(st + "transformer_blocks." + std::to_string(c.transformer_depth) + ".norm1.weight")) ++c.transformer_depth;
-  if (c.transformer_depth == 0)
-    throw std::invalid_argument("U-Net detection: middle_block.1 has no transformer_blocks");
+  const std::int64_t middle_depth = depth_of(st);
+  if (middle_depth == 0) throw std::invalid_argument("U-Net detection: middle_block.1 has no transformer_blocks");
+  set_depths(c, depth_per_level, middle_depth, "transformer_depth");
   c.context_dim = shape(st + "transformer_blocks.0.attn2.to_k.weight", 2)[1];
+  // SDXL's label embedding: label_emb.0.0 is Linear(adm_in_channels → time embedding width).
+  if (has_prefix("label_emb.")) c.adm_in_channels = shape("label_emb.0.0.weight", 2)[1];
 
   // Heads are invisible in the shapes (q/k/v are [C,C] whatever the split). The released
   // models pair them with the projection kind: SD1.x (conv proj, context 768) uses 8 heads,

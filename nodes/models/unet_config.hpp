@@ -26,7 +26,17 @@ struct UNetConfig {
   /// (SD2, `num_head_channels`, heads = channels / width). Exactly one is positive; the other is -1.
   std::int64_t num_heads = 8;
   std::int64_t num_head_channels = -1;
-  std::int64_t transformer_depth = 1;  ///< BasicTransformerBlocks per SpatialTransformer
+  /// BasicTransformerBlocks per SpatialTransformer: the same at every level with attention and in
+  /// the middle block (SD1/SD2), or -1 when they differ (SDXL base: [0, 2, 10], middle 10); then
+  /// transformer_depth_levels holds one count per level (0 where a level has no attention) and
+  /// transformer_depth_middle the middle block's. Kept in this canonical form by from_json and
+  /// detection, so configs that build the same network compare equal.
+  std::int64_t transformer_depth = 1;
+  std::vector<std::int64_t> transformer_depth_levels;
+  std::int64_t transformer_depth_middle = -1;
+  /// Width of the `y` vector the label embedding (`label_emb`, sgm's num_classes "sequential")
+  /// adds to the timestep embedding: SDXL base 2816, refiner 2560; 0 = no label_emb.
+  std::int64_t adm_in_channels = 0;
   std::int64_t context_dim = 768;      ///< width of the cross-attention context tokens
   /// proj_in/proj_out are Linear [C,C] on tokens (SD2) rather than 1×1 convs [C,C,1,1] (SD1).
   bool use_linear_in_transformer = false;
@@ -35,17 +45,20 @@ struct UNetConfig {
   /// Overrides the fields `json` names, starting from `base` (so `from_json(overrides, detected)`
   /// is the merge of a config file over shape detection). Accepts
   ///  * CompVis/Stability-AI names: in_channels, out_channels, model_channels, channel_mult,
-  ///    num_res_blocks, attention_resolutions, num_heads, num_head_channels, transformer_depth,
-  ///    context_dim, use_linear_in_transformer (image_size, legacy, use_checkpoint, use_fp16,
-  ///    dropout are ignored); an LDM `{"target", "params": {…}}` wrapper is unwrapped;
+  ///    num_res_blocks, attention_resolutions, num_heads, num_head_channels, transformer_depth
+  ///    (a count or one per level), transformer_depth_middle, context_dim,
+  ///    use_linear_in_transformer, num_classes "sequential" with adm_in_channels (image_size,
+  ///    legacy, use_checkpoint, use_fp16, dropout, spatial_transformer_attn_type are ignored); an
+  ///    LDM `{"target", "params": {…}}` wrapper is unwrapped;
   ///  * diffusers UNet2DConditionModel names: block_out_channels, layers_per_block,
   ///    down_block_types (CrossAttn* levels get attention), attention_head_dim /
   ///    num_attention_heads (diffusers' head *count*; a per-level list with a constant width
   ///    becomes num_head_channels), cross_attention_dim, use_linear_projection,
-  ///    transformer_layers_per_block, norm_num_groups.
+  ///    transformer_layers_per_block, norm_num_groups, addition_embed_type "text_time" with
+  ///    projection_class_embeddings_input_dim (SDXL).
   /// Setting num_heads clears num_head_channels and vice versa. Throws std::invalid_argument
-  /// naming the field for wrong types/values and for unsupported variants (num_classes,
-  /// use_spatial_transformer false).
+  /// naming the field for wrong types/values and for unsupported variants (class-conditional
+  /// num_classes, use_spatial_transformer false).
   static UNetConfig from_json(const nlohmann::json& json, const UNetConfig& base);
   /// from_json over the SD 1.5 defaults.
   static UNetConfig from_json(const nlohmann::json& json);
@@ -61,6 +74,10 @@ struct UNetConfig {
   bool has_attention(std::int64_t level) const;
   /// Heads of a SpatialTransformer over `channels` channels.
   std::int64_t heads_for(std::int64_t channels) const;
+  /// BasicTransformerBlocks of the SpatialTransformers at `level` (0 without attention).
+  std::int64_t depth_at(std::int64_t level) const;
+  /// BasicTransformerBlocks of the middle block's SpatialTransformer.
+  std::int64_t depth_middle() const;
 
   bool operator==(const UNetConfig&) const = default;
 };
@@ -69,8 +86,8 @@ struct UNetConfig {
 UNetConfig merge_unet_config(const UNetConfig& detected, const nlohmann::json& overrides);
 
 /// Derives the configuration from checkpoint shapes (keys without "model.diffusion_model."):
-/// in/out/model channels, channel_mult, num_res_blocks, attention levels, transformer_depth,
-/// context_dim and conv vs linear projections. Heads cannot be seen in shapes; the heuristic
+/// in/out/model channels, channel_mult, num_res_blocks, attention levels, transformer depths per
+/// level and in the middle, context_dim, conv vs linear projections and label_emb's width. Heads cannot be seen in shapes; the heuristic
 /// is the released models' convention: conv projections (SD1.x, context 768) → 8 heads per
 /// level, linear projections (SD2.x, context 1024) → 64-channel heads. A config that says
 /// otherwise (the tiny fixtures) is merged over the result with merge_unet_config. Throws

@@ -49,7 +49,9 @@ void check_detection(const dt::FixtureCase& c) {
       << "detected " << detected.to_json().dump() << "\nconfig " << configured.to_json().dump();
   EXPECT_EQ(dm::merge_unet_config(detected, weights_config(c)), configured);
   const std::string variant = c.entry.at("variant");
-  EXPECT_EQ(detected.use_linear_in_transformer, variant == "sd2_linear_proj") << variant;
+  EXPECT_EQ(detected.use_linear_in_transformer, variant != "sd1_conv_proj") << variant;
+  // SDXL-style U-Nets embed the y vector their calls pass.
+  EXPECT_EQ(detected.adm_in_channels > 0, c.entry.at("inputs").contains("y")) << variant;
 }
 
 // Every U-Net call of the case, its inter.* block outputs, and the same with prepacked weights.
@@ -67,6 +69,13 @@ void check_calls(const dt::FixtureCase& c) {
         role == "data" ? dm::SafetensorsFile::open(c.file("data")) : dm::SafetensorsFile::open(c.file(role));
     return dm::load_tensor(file, name);
   };
+  // The call's conditioning: its context, and its y vector when it names one (SDXL).
+  auto inputs_of = [&](const nlohmann::json& call) {
+    dm::ModelInputs inputs;
+    inputs.context = input(call.at("context"));
+    if (call.contains("y")) inputs.y = input(call.at("y"));
+    return inputs;
+  };
 
   const auto& calls = c.entry.at("calls");
   ASSERT_FALSE(calls.empty());
@@ -77,8 +86,7 @@ void check_calls(const dt::FixtureCase& c) {
     std::map<std::string, torch::Tensor> trace;
     dm::UNetObserver observer;
     if (i == 0) observer = [&](const std::string& name, const torch::Tensor& t) { trace[name] = t.clone(); };
-    const torch::Tensor eps =
-        model->forward(input(call.at("x")), input(call.at("timesteps")), input(call.at("context")), observer);
+    const torch::Tensor eps = model->forward(input(call.at("x")), input(call.at("timesteps")), inputs_of(call), observer);
     const torch::Tensor expected = dm::load_tensor(data, output);
     ASSERT_EQ(eps.sizes(), expected.sizes()) << output;
     const double diff = max_abs_diff(eps, expected), atol = c.atol(output);
@@ -106,16 +114,18 @@ void check_calls(const dt::FixtureCase& c) {
   // on the first call (packing) and the second (reuse).
   model->set_weight_prepacking(true);
   const auto& call = calls[0];
-  const torch::Tensor eps = model->forward(input(call.at("x")), input(call.at("timesteps")), input(call.at("context")));
+  const torch::Tensor eps = model->forward(input(call.at("x")), input(call.at("timesteps")), inputs_of(call));
   const std::string output = call.at("output");
   EXPECT_LE(max_abs_diff(eps, dm::load_tensor(data, output)), c.atol(output)) << "with prepacking";
-  const torch::Tensor again = model->forward(input(call.at("x")), input(call.at("timesteps")), input(call.at("context")));
+  const torch::Tensor again = model->forward(input(call.at("x")), input(call.at("timesteps")), inputs_of(call));
   EXPECT_LE(max_abs_diff(again, dm::load_tensor(data, output)), c.atol(output)) << "with prepacked weights reused";
 }
 
-// The sinusoidal timestep embedding on its own.
+// The sinusoidal timestep embedding on its own, where the case stores it.
 void check_timestep_embedding(const dt::FixtureCase& c) {
   const auto data = dm::SafetensorsFile::open(c.file("data"));
+  // A diagnostic some cases carry (the SDXL ones do not); every call exercises the embedding anyway.
+  if (data.find("timestep_embedding_t") == nullptr) return;
   const torch::Tensor t = dm::load_tensor(data, "timestep_embedding_t");
   const std::regex dim_name("timestep_embedding_dim([0-9]+)");
   std::size_t checked = 0;
@@ -378,6 +388,43 @@ TEST(UNetConfig, DiffusersNames) {
   EXPECT_EQ(sd21.context_dim, 1024);
   EXPECT_EQ(sd21.attention_resolutions, (std::vector<std::int64_t>{4, 2, 1}));
   EXPECT_EQ(dm::UNetConfig::from_json(sd21.to_json()), sd21);
+}
+
+TEST(UNetConfig, SdxlDepthsPerLevelAndTheLabelEmbedding) {
+  // sd_xl_base.yaml's network_config params, and the diffusers unet/config.json of the same model.
+  const auto sgm = dm::UNetConfig::from_json(nlohmann::json::parse(R"({
+    "adm_in_channels": 2816, "num_classes": "sequential", "use_checkpoint": true, "in_channels": 4,
+    "out_channels": 4, "model_channels": 320, "attention_resolutions": [4, 2], "num_res_blocks": 2,
+    "channel_mult": [1, 2, 4], "num_head_channels": 64, "use_linear_in_transformer": true,
+    "transformer_depth": [1, 2, 10], "context_dim": 2048, "spatial_transformer_attn_type": "softmax-xformers"})"));
+  EXPECT_EQ(sgm.adm_in_channels, 2816);
+  EXPECT_EQ(sgm.depth_at(0), 0);  // no attention at level 0: its listed depth is unused
+  EXPECT_EQ(sgm.depth_at(1), 2);
+  EXPECT_EQ(sgm.depth_at(2), 10);
+  EXPECT_EQ(sgm.depth_middle(), 10);  // sgm: the last entry
+  EXPECT_EQ(sgm.transformer_depth_levels, (std::vector<std::int64_t>{0, 2, 10}));
+  EXPECT_EQ(dm::UNetConfig::from_json(sgm.to_json()), sgm);
+  const auto diffusers = dm::UNetConfig::from_json(nlohmann::json::parse(R"({
+    "_class_name": "UNet2DConditionModel", "addition_embed_type": "text_time", "addition_time_embed_dim": 256,
+    "attention_head_dim": [5, 10, 20], "block_out_channels": [320, 640, 1280], "cross_attention_dim": 2048,
+    "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"], "in_channels": 4,
+    "layers_per_block": 2, "out_channels": 4, "projection_class_embeddings_input_dim": 2816,
+    "transformer_layers_per_block": [1, 2, 10], "use_linear_projection": true})"));
+  EXPECT_EQ(diffusers, sgm) << diffusers.to_json().dump();
+  // The refiner's single depth stays a single depth, so it equals a detection's.
+  const auto refiner = dm::UNetConfig::from_json(nlohmann::json{{"model_channels", 384},
+                                                                {"channel_mult", {1, 2, 4, 4}},
+                                                                {"attention_resolutions", {4, 2}},
+                                                                {"num_head_channels", 64},
+                                                                {"transformer_depth", 4},
+                                                                {"context_dim", 1280},
+                                                                {"num_classes", "sequential"},
+                                                                {"adm_in_channels", 2560}});
+  EXPECT_EQ(refiner.transformer_depth, 4);
+  EXPECT_TRUE(refiner.transformer_depth_levels.empty());
+  // Only "sequential" label embeddings, with their width.
+  EXPECT_THROW(dm::UNetConfig::from_json(nlohmann::json{{"num_classes", "sequential"}}), std::invalid_argument);
+  EXPECT_THROW(dm::UNetConfig::from_json(nlohmann::json{{"addition_embed_type", "image"}}), std::invalid_argument);
 }
 
 TEST(UNetConfig, RejectsBadFields) {
