@@ -7,6 +7,7 @@
 // the step to σ = 0 (ComfyUI's `x = denoised` vs an Euler step that lands there), k-diffusion's form
 // is used, since the golden fixtures come from it.
 #include "samplers.hpp"
+#include "schedulers.hpp"
 
 #include <ATen/core/grad_mode.h>
 
@@ -647,12 +648,6 @@ class UniPcSampler final : public Sampler {
   bool bh2_;
 };
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
 }  // namespace
 
 SamplingCancelled::SamplingCancelled(std::int64_t step)
@@ -793,7 +788,7 @@ std::unique_ptr<Sampler> make_sampler(std::string_view name, const SamplerOption
   if (name == "uni_pc") return std::make_unique<UniPcSampler>(options, false);
   if (name == "uni_pc_bh2") return std::make_unique<UniPcSampler>(options, true);
   throw std::invalid_argument("unknown sampler '" + std::string(name) +
-                              "'; valid samplers: " + joined(sampler_names()));
+                              "'; valid samplers: " + join_names(sampler_names()));
 }
 
 NoiseSampler make_noise_sampler(const Sampler& sampler, std::uint64_t seed, const torch::Tensor& x,

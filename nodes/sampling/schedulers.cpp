@@ -29,12 +29,6 @@ void check_steps(std::string_view scheduler, std::int64_t steps) {
   }
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
 /// The continued fraction of I_x(a, b) (its form converges for x < (a+1)/(a+b+2)), evaluated
 /// with the modified Lentz method.
 double incomplete_beta_fraction(double x, double a, double b) {
@@ -207,7 +201,13 @@ torch::Tensor compute_sigmas(const DiscreteSchedule& schedule, std::string_view 
   if (scheduler == "ddim_uniform") return ddim_uniform_sigmas(schedule, steps);
   if (scheduler == "beta") return beta_sigmas(schedule, steps);
   throw std::invalid_argument("unknown scheduler '" + std::string(scheduler) +
-                              "'; valid schedulers: " + joined(scheduler_names()));
+                              "'; valid schedulers: " + join_names(scheduler_names()));
+}
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
+  return out;
 }
 
 }  // namespace diffgraph::sampling

@@ -23,6 +23,9 @@ namespace diffgraph::sampling {
 /// simple, ddim_uniform, beta.
 std::vector<std::string> scheduler_names();
 
+/// `names` joined with ", ": the valid choices an error message lists (samplers, schedulers).
+std::string join_names(const std::vector<std::string>& names);
+
 /// The σ sequence of `scheduler` for `steps` steps (steps >= 1). Unknown name → std::invalid_argument
 /// naming it and listing the valid names.
 ///  * normal: t = linspace(t(σ_max), t(σ_min), steps) in float32, σ = t_to_sigma(t), then 0.

@@ -15,6 +15,7 @@
 #include "support/case_report.hpp"
 #include "support/fixtures.hpp"
 #include "models/tensor_io.hpp"
+#include "models/sdxl_conditioning.hpp"
 #include "models/unet.hpp"
 
 namespace dm = diffgraph::models;
@@ -165,6 +166,49 @@ TEST_P(UNetFixture, MatchesReference) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, UNetFixture, ::testing::ValuesIn(unet_cases()),
                          [](const auto& info) { return dt::case_test_name(info.param.id()); });
+
+// ---- SDXL's y vector (sdxl_adm) ------------------------------------------------------------
+
+class SdxlAdmFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
+
+TEST_P(SdxlAdmFixture, MatchesTheConditioner) {
+  const auto& c = GetParam();
+  const dt::CaseReport case_report(c.id());
+  const auto data = dm::SafetensorsFile::open(c.file("data"));
+  const auto in = [&](const std::string& name) {
+    return dm::load_tensor(dm::SafetensorsFile::open(c.file(c.entry.at("inputs").at(name).get<std::string>())), name);
+  };
+  const std::string architecture = c.entry.at("architecture");
+  const torch::Tensor y =
+      architecture == "sdxl_refiner"
+          ? dm::sdxl_refiner_y(in("pooled"), in("original_size_as_tuple"), in("crop_coords_top_left"), in("aesthetic_score"))
+          : dm::sdxl_base_y(in("pooled"), in("original_size_as_tuple"), in("crop_coords_top_left"),
+                            in("target_size_as_tuple"));
+  ASSERT_EQ(y.size(1), c.entry.at("width").get<std::int64_t>());
+  const torch::Tensor expected = dm::load_tensor(data, "y");
+  ASSERT_EQ(y.sizes(), expected.sizes());
+  EXPECT_LE(max_abs_diff(y, expected), c.atol("y"));
+  // Diagnostics: each embedded input on its own, as the conditioner's embedders output it.
+  std::size_t checked = 0;
+  for (const auto& info : data.tensors()) {
+    if (!info.name.starts_with("emb.")) continue;
+    const torch::Tensor mine = dm::embed_numbers(in(info.name.substr(4)));
+    EXPECT_LE(max_abs_diff(mine, dm::load_tensor(data, info)), c.atol("y")) << info.name;
+    ++checked;
+  }
+  std::cout << "[ " << c.id() << " ] y max|diff| " << max_abs_diff(y, expected) << ", " << checked
+            << " emb.* diagnostics checked\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, SdxlAdmFixture, ::testing::ValuesIn(dt::fixture_cases("sdxl_adm")),
+                         [](const auto& info) { return dt::case_test_name(info.param.id()); });
+
+TEST(SdxlConditioning, RejectsMisShapedInputs) {
+  const auto pooled = torch::randn({2, 8}), pair = torch::ones({2, 2}, torch::kLong);
+  EXPECT_EQ(dm::sdxl_base_y(pooled, pair, pair, pair).sizes(), (std::vector<std::int64_t>{2, 8 + 6 * 256}));
+  EXPECT_THROW(dm::sdxl_base_y(pooled, torch::ones({2, 3}), pair, pair), std::invalid_argument);
+  EXPECT_THROW(dm::sdxl_refiner_y(pooled, pair, pair, torch::ones({3, 1})), std::invalid_argument);
+}
 
 // ---- attention -----------------------------------------------------------------------------
 

@@ -85,6 +85,7 @@ inline const std::map<std::string, std::set<std::string>>& handled_fixture_varia
       {"checkpoint", {""}},                              // test_clip_vae_fixture (SD1/SD2 layouts)
       {"manifest", {"sd15", "sd21"}},                    // test_clip_vae_fixture
       {"unet", {"sd1_conv_proj", "sd2_linear_proj", "sdxl", "sdxl_refiner"}},  // test_unet_fixture
+      {"sdxl_adm", {"sdxl_base", "sdxl_refiner"}},       // test_unet_fixture
       {"schedule", {""}},                                // sampling_fixture_tests
       {"sampling", {""}},                                // sampling_fixture_tests
       {"ddim", {""}},                                    // sampling_fixture_tests
