@@ -45,8 +45,14 @@ struct CaseWeights {
 CaseWeights case_weights(const FixtureCase& fixture) {
   const json& weights = fixture.entry.at("weights");
   const json config_file = diffgraph::testing::read_json_file(FixtureCase::path(weights.at("config").get<std::string>()));
+  json config = at_pointer(config_file, weights.at("config_pointer"));
+  // The SDXL fixtures describe the activation in words ("gelu (exact erf)", README §12.1): it is
+  // what config files call "gelu".
+  if (config.contains("hidden_act") && config.at("hidden_act").is_string() &&
+      config.at("hidden_act").get<std::string>().starts_with("gelu ("))
+    config["hidden_act"] = "gelu";
   return {SafetensorsFile::open(FixtureCase::path(weights.at("file").get<std::string>())),
-          weights.at("prefix").get<std::string>(), at_pointer(config_file, weights.at("config_pointer"))};
+          weights.at("prefix").get<std::string>(), std::move(config)};
 }
 
 /// Inputs by name, each from the file of its role.
@@ -108,10 +114,15 @@ TEST_P(ClipTextFixture, MatchesReference) {
   EXPECT_TRUE(torch::equal(out.hidden, out.last_hidden_state));
   ASSERT_EQ(out.hidden_states.size(), static_cast<std::size_t>(model->config.layers + 1));
 
+  // clip_l (SD1, README §3): "penultimate" is clip skip 2 with the final LayerNorm, "pooled" the
+  // EOS row. open_clip_g (SDXL's CLIP-G, §12.4): "penultimate" is the output of layer L-2 without
+  // the final LayerNorm (the U-Net context), "pooled" the EOS row projected by text_projection.
+  const bool open_clip_g = fixture.entry.at("variant") == "open_clip_g";
+  const auto layers = static_cast<std::size_t>(model->config.layers);
   expect_outputs(fixture, SafetensorsFile::open(fixture.file("data")),
                  {{"last_hidden_state", out.last_hidden_state},
-                  {"penultimate", skip2.hidden},
-                  {"pooled", out.pooled},
+                  {"penultimate", open_clip_g ? out.hidden_states.at(layers - 1) : skip2.hidden},
+                  {"pooled", open_clip_g ? out.pooled_projected : out.pooled},
                   {"hidden_states", torch::stack(out.hidden_states)}});
 }
 

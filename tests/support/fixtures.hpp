@@ -80,7 +80,7 @@ inline std::string fixture_variant(const nlohmann::json& entry) {
 inline const std::map<std::string, std::set<std::string>>& handled_fixture_variants() {
   static const std::map<std::string, std::set<std::string>> handled = {
       {"tokenizer", {"clip_l", "open_clip_g"}},          // test_tokenizer_fixture
-      {"clip_text", {"clip_l"}},                         // test_clip_vae_fixture
+      {"clip_text", {"clip_l", "open_clip_g"}},          // test_clip_vae_fixture
       {"vae", {""}},                                     // test_clip_vae_fixture
       {"checkpoint", {""}},                              // test_clip_vae_fixture (SD1/SD2 layouts)
       {"manifest", {"sd15", "sd21"}},                    // test_clip_vae_fixture
