@@ -101,12 +101,17 @@ const std::set<std::string>& schedule_buffer_names() {
       "betas", "alphas_cumprod", "alphas_cumprod_prev", "sqrt_alphas_cumprod", "sqrt_one_minus_alphas_cumprod",
       "log_one_minus_alphas_cumprod", "sqrt_recip_alphas_cumprod", "sqrt_recipm1_alphas_cumprod",
       "posterior_variance", "posterior_log_variance_clipped", "posterior_mean_coef1", "posterior_mean_coef2",
-      "logvar"};
+      "logvar", "denoiser.sigmas" /* sgm (SDXL) */};
   return names;
 }
 
 void set_architecture(CheckpointInfo& info) {
-  if (info.text_encoder) {
+  if (info.text_encoder_g) {
+    // SDXL: the base pairs CLIP-L with CLIP-G, the refiner has CLIP-G alone.
+    info.architecture = info.text_encoder ? "sdxl" : "sdxl_refiner";
+  } else if (info.unet && info.unet->config.adm_in_channels > 0) {
+    info.architecture = "sdxl";  // a label-embedding U-Net alone: SDXL-family, base or refiner
+  } else if (info.text_encoder) {
     const auto& config = info.text_encoder->config;
     const bool sd2 = config.naming == ClipNaming::OpenClip || config.activation == ClipActivation::Gelu;
     info.architecture = sd2 ? "sd2" : "sd1";
@@ -123,7 +128,9 @@ void set_architecture(CheckpointInfo& info) {
 // Where a single file keeps each component: the checkpoint layouts diffgraph reads, in the order
 // they are tried (the first whose marker keys are all present, prefix removed, wins). A new
 // layout (another architecture's prefixes) is a row here.
-enum class Component { TextEncoder, UNet, Vae };
+enum class Component { TextEncoder, TextEncoderG, UNet, Vae };
+
+constexpr double kSdxlVaeScaleFactor = 0.13025;
 
 struct ComponentLayout {
   Component component;
@@ -135,6 +142,12 @@ struct ComponentLayout {
 
 const std::vector<ComponentLayout>& single_file_layouts() {
   static const std::vector<ComponentLayout> layouts = {
+      {Component::TextEncoder, "conditioner.embedders.0.transformer.text_model.", KeyNaming::CompVis,
+       {"embeddings.token_embedding.weight"}, "SDXL base's CLIP-L (Hugging Face names)"},
+      {Component::TextEncoderG, "conditioner.embedders.1.model.", KeyNaming::CompVis, {"token_embedding.weight"},
+       "SDXL base's OpenCLIP ViT-bigG"},
+      {Component::TextEncoderG, "conditioner.embedders.0.model.", KeyNaming::CompVis, {"token_embedding.weight"},
+       "SDXL refiner's OpenCLIP ViT-bigG"},
       {Component::TextEncoder, "cond_stage_model.transformer.text_model.", KeyNaming::CompVis,
        {"embeddings.token_embedding.weight"}, "SD1 (Hugging Face CLIP names)"},
       {Component::TextEncoder, "cond_stage_model.transformer.", KeyNaming::CompVis,
@@ -196,18 +209,25 @@ CheckpointInfo inspect_shapes(const ShapeMap& shapes, const std::map<std::string
   }
 
   ShapeMap sub;
-  if (const ComponentLayout* layout = find_layout(shapes, Component::TextEncoder, sub)) {
-    ComponentInfo<ClipTextConfig> text;
-    text.file = path;
-    text.prefix = layout->prefix;
-    text.tensor_count = sub.size();
-    text.config = detect_at(path, text.prefix, [&] {
-      ClipTextConfig config = detect_clip_text_config(sub);
-      if (const auto* json = section(override_config, "text_encoder", path)) config = ClipTextConfig::from_json(*json, config);
-      return config;
-    });
-    info.text_encoder = std::move(text);
-  }
+  // The text encoders, each configured from its shapes and its metadata section.
+  const auto text_encoder = [&](Component component, const char* section_name) {
+    std::optional<ComponentInfo<ClipTextConfig>> found;
+    if (const ComponentLayout* layout = find_layout(shapes, component, sub)) {
+      ComponentInfo<ClipTextConfig> text;
+      text.file = path;
+      text.prefix = layout->prefix;
+      text.tensor_count = sub.size();
+      text.config = detect_at(path, text.prefix, [&] {
+        ClipTextConfig config = detect_clip_text_config(sub);
+        if (const auto* json = section(override_config, section_name, path)) config = ClipTextConfig::from_json(*json, config);
+        return config;
+      });
+      found = std::move(text);
+    }
+    return found;
+  };
+  info.text_encoder = text_encoder(Component::TextEncoder, "text_encoder");
+  info.text_encoder_g = text_encoder(Component::TextEncoderG, "text_encoder_g");
 
   if (const ComponentLayout* layout = find_layout(shapes, Component::UNet, sub)) {
     ComponentInfo<UNetConfig> unet;
@@ -241,10 +261,10 @@ CheckpointInfo inspect_shapes(const ShapeMap& shapes, const std::map<std::string
   // What the components do not cover.
   std::vector<std::string> prefixes;
   if (info.text_encoder) prefixes.push_back(info.text_encoder->prefix);
+  if (info.text_encoder_g) prefixes.push_back(info.text_encoder_g->prefix);
   if (info.unet) prefixes.push_back(info.unet->prefix);
   if (info.vae) prefixes.push_back(info.vae->prefix);
   std::vector<std::string> unrecognised;
-  bool sdxl = false;
   for (const auto& [key, shape] : shapes) {
     if (std::any_of(prefixes.begin(), prefixes.end(), [&](const std::string& p) { return key.starts_with(p); })) continue;
     if (schedule_buffer_names().count(key)) {
@@ -255,7 +275,6 @@ CheckpointInfo inspect_shapes(const ShapeMap& shapes, const std::map<std::string
       ++info.other_tensors["marker"];
     } else {
       ++info.other_tensors["other"];
-      if (key.starts_with("conditioner.embedders.")) sdxl = true;
       if (unrecognised.size() < 5) unrecognised.push_back(key);
     }
   }
@@ -266,9 +285,11 @@ CheckpointInfo inspect_shapes(const ShapeMap& shapes, const std::map<std::string
   }
 
   set_architecture(info);
-  if (sdxl) {
-    info.architecture = "unknown";
-    info.notes.push_back("SDXL layout (conditioner.embedders.*) is not supported");
+  // SDXL's latents are scaled by 0.13025 (sgm's scale_factor; not visible in the shapes), unless
+  // the checkpoint's own config says otherwise.
+  if (info.vae && info.architecture.starts_with("sdxl")) {
+    const auto* vae_override = section(override_config, "vae", path);
+    if (!vae_override || !vae_override->contains("scale_factor")) info.vae->config.scale_factor = kSdxlVaeScaleFactor;
   }
 
   // Prediction type: our own metadata, then ModelSpec metadata, then a `v_pred` marker tensor.
@@ -429,9 +450,10 @@ std::string describe(const CheckpointInfo& info) {
       << info.tensor_count << " tensors)\n";
   out << "architecture: " << info.architecture << "\n";
   out << "prediction:   " << info.prediction_type << " (" << info.prediction_source << ")\n";
-  if (const auto& text = info.text_encoder) {
+  const auto describe_text_encoder = [&](const char* label, const std::optional<ComponentInfo<ClipTextConfig>>& text) {
+    if (!text) return;
     const auto& c = text->config;
-    out << "text encoder: " << where_text(text->file, text->prefix, info) << ", "
+    out << label << where_text(text->file, text->prefix, info) << ", "
         << (c.naming == ClipNaming::OpenClip ? "OpenCLIP" : "Hugging Face") << " names, " << text->tensor_count
         << " tensors\n"
         << "              width " << c.width << ", " << c.layers << " layers, " << c.heads << " heads, MLP "
@@ -439,9 +461,10 @@ std::string describe(const CheckpointInfo& info) {
         << c.max_positions << " positions, vocab " << c.vocab_size;
     if (c.projection_dim > 0) out << ", projection " << c.projection_dim;
     out << "; default clip skip " << info.default_clip_skip << "\n";
-  } else {
-    out << "text encoder: none\n";
-  }
+  };
+  if (!info.text_encoder && !info.text_encoder_g) out << "text encoder: none\n";
+  describe_text_encoder(info.text_encoder_g ? "CLIP-L:       " : "text encoder: ", info.text_encoder);
+  describe_text_encoder("CLIP-G:       ", info.text_encoder_g);
   if (const auto& unet = info.unet) {
     const auto& c = unet->config;
     out << "unet:         " << where_text(unet->file, unet->prefix, info) << ", "
@@ -665,7 +688,14 @@ LoadWeightsOptions with_ignore(LoadWeightsOptions options, const LoadWeightsOpti
 }  // namespace
 
 ClipTextModel load_clip_text(const CheckpointInfo& info, const torch::TensorOptions& options) {
-  const auto& text = require(info.text_encoder, info, "text encoder");
+  return load_clip_text(require(info.text_encoder, info, "text encoder"), options);
+}
+
+ClipTextModel load_clip_text_g(const CheckpointInfo& info, const torch::TensorOptions& options) {
+  return load_clip_text(require(info.text_encoder_g, info, "CLIP-G text encoder"), options);
+}
+
+ClipTextModel load_clip_text(const ComponentInfo<ClipTextConfig>& text, const torch::TensorOptions& options) {
   const auto file = SafetensorsFile::open(text.file);
   ClipTextModel model(text.config, model_options(options));
   load_weights(*model, file, text.prefix, clip_text_weight_options(text.config));

@@ -61,8 +61,9 @@ struct ComponentInfo {
 struct CheckpointInfo {
   std::filesystem::path path;
   bool diffusers_folder = false;
-  /// "sd1", "sd2" or "unknown", from the text encoder (HF quick_gelu → sd1; OpenCLIP or
-  /// gelu → sd2), else from the U-Net's projections/context width.
+  /// "sd1", "sd2", "sdxl", "sdxl_refiner" or "unknown": SDXL when there is a CLIP-G tower
+  /// (the refiner has no CLIP-L) or a label-embedding U-Net, else from the text encoder (HF
+  /// quick_gelu → sd1; OpenCLIP or gelu → sd2), else from the U-Net's projections/context width.
   std::string architecture = "unknown";
   /// "epsilon" or "v_prediction".
   std::string prediction_type = "epsilon";
@@ -74,7 +75,11 @@ struct CheckpointInfo {
   /// 24-layer OpenCLIP encoder (FrozenOpenCLIPEmbedder), 1 otherwise (diffusers SD2 folders
   /// already drop the last layer).
   std::int64_t default_clip_skip = 1;
+  /// The text encoder (SDXL base: CLIP-L, `conditioner.embedders.0.transformer.text_model.`).
   std::optional<ComponentInfo<ClipTextConfig>> text_encoder;
+  /// SDXL's OpenCLIP ViT-bigG tower (`conditioner.embedders.1.model.`; the refiner's only text
+  /// encoder, at `conditioner.embedders.0.model.`).
+  std::optional<ComponentInfo<ClipTextConfig>> text_encoder_g;
   std::optional<ComponentInfo<UNetConfig>> unet;
   std::optional<ComponentInfo<VaeConfig>> vae;
   /// Every tensor of every file read.
@@ -108,6 +113,9 @@ torch::TensorOptions model_options(const torch::TensorOptions& requested);
 /// the checkpoint has no such component, SafetensorsError listing missing/unexpected/mismatched
 /// keys when the weights do not fit.
 ClipTextModel load_clip_text(const CheckpointInfo& info, const torch::TensorOptions& options = {});
+ClipTextModel load_clip_text_g(const CheckpointInfo& info, const torch::TensorOptions& options = {});
+/// Loads a text encoder component (either of CheckpointInfo's).
+ClipTextModel load_clip_text(const ComponentInfo<ClipTextConfig>& text, const torch::TensorOptions& options = {});
 AutoencoderKL load_vae(const CheckpointInfo& info, const torch::TensorOptions& options = {});
 UNetModel load_unet(const CheckpointInfo& info, const torch::TensorOptions& options = {});
 

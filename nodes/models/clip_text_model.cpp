@@ -53,6 +53,9 @@ ClipTextConfig ClipTextConfig::from_json(const nlohmann::json& json, ClipTextCon
     double ratio = 0;
     read_number(json, what, {"mlp_ratio"}, ratio);
     config.mlp_width = static_cast<std::int64_t>(std::llround(ratio * static_cast<double>(config.width)));
+  } else if (!json.contains("intermediate_size") && !json.contains("mlp_width") && json.contains("width") &&
+             !json.contains("hidden_size")) {
+    config.mlp_width = 4 * config.width;  // an open_clip text config: mlp_ratio defaults to 4
   }
   if (json.contains("hidden_act")) config.activation = parse_activation(read_string(json, what, "hidden_act"));
   bool quick_gelu = false;

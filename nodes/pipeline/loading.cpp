@@ -52,11 +52,26 @@ models::CheckpointInfo inspect(const fs::path& path) {
   return as_node_error(path, [&] { return models::inspect_checkpoint(path); });
 }
 
+namespace {
+
+// The model runtime reads SDXL checkpoints (U-Net with label_emb, CLIP-L and CLIP-G), but the
+// nodes cannot yet give its U-Net the y vector and the two-encoder context it needs: refuse it
+// here with the reason instead of failing at the first sampling step.
+void require_samplable(const models::CheckpointInfo& info) {
+  if (info.architecture.starts_with("sdxl"))
+    throw NodeError(info.path.string() + " is an SDXL checkpoint (" + info.architecture +
+                    "): diffgraph reads its networks, but sampling SDXL (CLIP-G and size conditioning) is "
+                    "not available yet");
+}
+
+}  // namespace
+
 std::shared_ptr<const DiffusionModel> load_diffusion_model(const models::CheckpointInfo& info,
                                                            const torch::TensorOptions& options,
                                                            const std::string& name) {
   return as_node_error(info.path, [&] {
     if (!info.unet) throw NodeError(info.path.string() + " holds no diffusion U-Net");
+    require_samplable(info);
     auto model = std::make_shared<DiffusionModel>();
     model->unet = models::load_unet(info, options);
     model->unet->eval();
@@ -72,6 +87,7 @@ std::shared_ptr<const TextEncoder> load_text_encoder(const models::CheckpointInf
                                                      const torch::TensorOptions& options, const std::string& name) {
   return as_node_error(info.path, [&] {
     if (!info.text_encoder) throw NodeError(info.path.string() + " holds no CLIP text encoder");
+    require_samplable(info);
     auto encoder = std::make_shared<TextEncoder>();
     encoder->model = models::load_clip_text(info, options);
     encoder->model->eval();

@@ -42,17 +42,28 @@ struct CaseWeights {
   json config;
 };
 
-CaseWeights case_weights(const FixtureCase& fixture) {
-  const json& weights = fixture.entry.at("weights");
-  const json config_file = diffgraph::testing::read_json_file(FixtureCase::path(weights.at("config").get<std::string>()));
-  json config = at_pointer(config_file, weights.at("config_pointer"));
-  // The SDXL fixtures describe the activation in words ("gelu (exact erf)", README §12.1): it is
-  // what config files call "gelu".
+/// A component config of the fixtures as a config file would write it: the SDXL fixtures describe
+/// the activation in words ("gelu (exact erf)", README §12.1), which config files call "gelu".
+json model_config(json config) {
   if (config.contains("hidden_act") && config.at("hidden_act").is_string() &&
       config.at("hidden_act").get<std::string>().starts_with("gelu ("))
     config["hidden_act"] = "gelu";
+  return config;
+}
+
+CaseWeights case_weights(const FixtureCase& fixture) {
+  const json& weights = fixture.entry.at("weights");
+  const json config_file = diffgraph::testing::read_json_file(FixtureCase::path(weights.at("config").get<std::string>()));
   return {SafetensorsFile::open(FixtureCase::path(weights.at("file").get<std::string>())),
-          weights.at("prefix").get<std::string>(), std::move(config)};
+          weights.at("prefix").get<std::string>(), model_config(at_pointer(config_file, weights.at("config_pointer")))};
+}
+
+/// The inspected text encoder a fixture component or manifest group names: `text_encoder` and
+/// SDXL's `text_encoder_l` are CheckpointInfo::text_encoder, `text_encoder_g` its CLIP-G tower.
+std::optional<ComponentInfo<ClipTextConfig>>* text_encoder_named(CheckpointInfo& info, const std::string& name) {
+  if (name == "text_encoder" || name == "text_encoder_l") return &info.text_encoder;
+  if (name == "text_encoder_g") return &info.text_encoder_g;
+  return nullptr;
 }
 
 /// Inputs by name, each from the file of its role.
@@ -183,20 +194,20 @@ TEST_P(CheckpointFixture, DetectsEveryComponent) {
   ASSERT_FALSE(components.empty());
   for (const auto& [name, component] : components.items()) {
     SCOPED_TRACE(fixture.id() + " component " + name);
-    const json expected_json = at_pointer(fixture.config, component.at("config_pointer"));
+    const json expected_json = model_config(at_pointer(fixture.config, component.at("config_pointer")));
     const std::string prefix = component.at("prefix");
     // Heads cannot be seen in shapes: detection must get every other field, and the case's
     // config merged over detection must give exactly the case's config.
-    if (name == "text_encoder") {
-      ASSERT_TRUE(info.text_encoder.has_value());
-      EXPECT_EQ(info.text_encoder->prefix, prefix);
+    if (auto* text = text_encoder_named(info, name)) {
+      ASSERT_TRUE(text->has_value());
+      EXPECT_EQ((*text)->prefix, prefix);
       const ClipTextConfig expected = ClipTextConfig::from_json(expected_json);
-      ClipTextConfig detected = info.text_encoder->config;
+      ClipTextConfig detected = (*text)->config;
       detected.heads = expected.heads;
       EXPECT_EQ(detected, expected) << detected.to_json().dump() << "\n vs " << expected.to_json().dump();
-      info.text_encoder->config = ClipTextConfig::from_json(expected_json, info.text_encoder->config);
-      EXPECT_EQ(info.text_encoder->config, expected);
-      EXPECT_NO_THROW(load_clip_text(info));
+      (*text)->config = ClipTextConfig::from_json(expected_json, (*text)->config);
+      EXPECT_EQ((*text)->config, expected);
+      EXPECT_NO_THROW(load_clip_text(**text));
     } else if (name == "unet") {
       ASSERT_TRUE(info.unet.has_value());
       EXPECT_EQ(info.unet->prefix, prefix);
@@ -247,8 +258,13 @@ TEST_P(ManifestFixture, FullSizeModelsMatchTheKeyList) {
   }
   const CheckpointInfo info = inspect_shapes(all, {}, fixture.file("data"));
   std::cout << describe(info);
-  // "sd15" → "sd1", "sd21" → "sd2".
-  EXPECT_EQ(info.architecture, fixture.entry.at("architecture").get<std::string>().substr(0, 3));
+  // The manifests' names for what inspection calls the architecture.
+  const std::map<std::string, std::string> architectures = {
+      {"sd15", "sd1"}, {"sd21", "sd2"}, {"sdxl_base", "sdxl"}, {"sdxl_refiner", "sdxl_refiner"}};
+  const std::string architecture = fixture.entry.at("architecture");
+  ASSERT_TRUE(architectures.count(architecture)) << architecture;
+  EXPECT_EQ(info.architecture, architectures.at(architecture));
+  CheckpointInfo inspected = info;
 
   const auto meta = torch::TensorOptions().device(torch::kMeta).dtype(torch::kFloat32);
   const json& counts = manifest.at("required_counts");
@@ -258,11 +274,11 @@ TEST_P(ManifestFixture, FullSizeModelsMatchTheKeyList) {
     std::shared_ptr<torch::nn::Module> model;
     std::string prefix;
     LoadWeightsOptions options;
-    if (group == "text_encoder") {
-      ASSERT_TRUE(info.text_encoder.has_value());
-      prefix = info.text_encoder->prefix;
-      model = ClipTextModel(info.text_encoder->config, meta).ptr();
-      options = clip_text_weight_options(info.text_encoder->config);
+    if (const auto* text = text_encoder_named(inspected, group)) {
+      ASSERT_TRUE(text->has_value());
+      prefix = (*text)->prefix;
+      model = ClipTextModel((*text)->config, meta).ptr();
+      options = clip_text_weight_options((*text)->config);
     } else if (group == "unet") {
       ASSERT_TRUE(info.unet.has_value());
       prefix = info.unet->prefix;

@@ -82,8 +82,8 @@ inline const std::map<std::string, std::set<std::string>>& handled_fixture_varia
       {"tokenizer", {"clip_l", "open_clip_g"}},          // test_tokenizer_fixture
       {"clip_text", {"clip_l", "open_clip_g"}},          // test_clip_vae_fixture
       {"vae", {""}},                                     // test_clip_vae_fixture
-      {"checkpoint", {""}},                              // test_clip_vae_fixture (SD1/SD2 layouts)
-      {"manifest", {"sd15", "sd21"}},                    // test_clip_vae_fixture
+      {"checkpoint", {"", "sdxl_base", "sdxl_refiner"}},  // test_clip_vae_fixture
+      {"manifest", {"sd15", "sd21", "sdxl_base", "sdxl_refiner"}},  // test_clip_vae_fixture
       {"unet", {"sd1_conv_proj", "sd2_linear_proj", "sdxl", "sdxl_refiner"}},  // test_unet_fixture
       {"sdxl_adm", {"sdxl_base", "sdxl_refiner"}},       // test_unet_fixture
       {"schedule", {""}},                                // sampling_fixture_tests
