@@ -42,20 +42,11 @@ struct CaseWeights {
   json config;
 };
 
-/// A component config of the fixtures as a config file would write it: the SDXL fixtures describe
-/// the activation in words ("gelu (exact erf)", README §12.1), which config files call "gelu".
-json model_config(json config) {
-  if (config.contains("hidden_act") && config.at("hidden_act").is_string() &&
-      config.at("hidden_act").get<std::string>().starts_with("gelu ("))
-    config["hidden_act"] = "gelu";
-  return config;
-}
-
 CaseWeights case_weights(const FixtureCase& fixture) {
   const json& weights = fixture.entry.at("weights");
   const json config_file = diffgraph::testing::read_json_file(FixtureCase::path(weights.at("config").get<std::string>()));
   return {SafetensorsFile::open(FixtureCase::path(weights.at("file").get<std::string>())),
-          weights.at("prefix").get<std::string>(), model_config(at_pointer(config_file, weights.at("config_pointer")))};
+          weights.at("prefix").get<std::string>(), diffgraph::testing::fixture_model_config(at_pointer(config_file, weights.at("config_pointer")))};
 }
 
 /// The inspected text encoder a fixture component or manifest group names: `text_encoder` and
@@ -194,7 +185,7 @@ TEST_P(CheckpointFixture, DetectsEveryComponent) {
   ASSERT_FALSE(components.empty());
   for (const auto& [name, component] : components.items()) {
     SCOPED_TRACE(fixture.id() + " component " + name);
-    const json expected_json = model_config(at_pointer(fixture.config, component.at("config_pointer")));
+    const json expected_json = diffgraph::testing::fixture_model_config(at_pointer(fixture.config, component.at("config_pointer")));
     const std::string prefix = component.at("prefix");
     // Heads cannot be seen in shapes: detection must get every other field, and the case's
     // config merged over detection must give exactly the case's config.

@@ -20,6 +20,7 @@
 #include "models/checkpoint.hpp"
 #include "models/clip_text_model.hpp"
 #include "models/clip_tokenizer.hpp"
+#include "models/sdxl_conditioning.hpp"
 #include "models/safetensors.hpp"
 #include "sampling/ddim.hpp"
 #include "sampling/guidance.hpp"
@@ -394,9 +395,107 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, DdimFixture, ::testing::ValuesIn(dt::fixture_
 
 class PipelineFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 
+// SDXL (README §12.7): CLIP-L's penultimate layer and CLIP-G's (neither with the final LN)
+// concatenated as the context, CLIP-G's projected pooled output and the size conditioning as
+// the y vector, each prompt encoded on its own as sgm's conditioner does; then the same CFG
+// sampling with ModelInputs {context, y}, and the VAE at the SDXL scale.
+void check_sdxl_txt2img(const dt::FixtureCase& c) {
+  const auto& e = c.entry;
+  torch::InferenceMode inference;
+  const auto& w = e.at("weights");
+  const auto checkpoint_config = at_pointer(dt::read_json_file(dt::FixtureCase::path(w.at("config").get<std::string>())),
+                                            w.at("config_pointer").get<std::string>());
+  const auto weights = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
+  const auto data = dm::SafetensorsFile::open(c.file("data"));
+  const auto options = torch::TensorOptions(torch::kFloat32);
+  const auto tokenizer = dm::ClipTokenizer::from_bpe_gz(dt::fixture_data_path("clip_bpe_gz"));
+
+  const json l_config = dt::fixture_model_config(checkpoint_config.at("text_encoder_l"));
+  const json g_config = dt::fixture_model_config(checkpoint_config.at("text_encoder_g"));
+  auto clip_l = dm::load_clip_text(weights, l_config.at("prefix").get<std::string>(), l_config, options);
+  auto clip_g = dm::load_clip_text(weights, g_config.at("prefix").get<std::string>(), g_config, options);
+  const auto& sizes = e.at("size_conditioning");
+  const auto size_tensor = [&](const char* key) {
+    return torch::tensor(sizes.at(key).get<std::vector<std::int64_t>>(), torch::kInt64).unsqueeze(0);
+  };
+
+  struct Encoded {
+    torch::Tensor ids_l, ids_g, context, pooled, y;
+  };
+  const auto encode = [&](const std::string& text) {
+    Encoded out;
+    const auto ids_l = tokenizer.encode_77(text, l_config.at("pad_token_id").get<int>());
+    const auto ids_g = tokenizer.encode_77(text, 0, dm::SpecialTokenTexts::OpenClip);
+    out.ids_l = torch::tensor(std::vector<std::int64_t>(ids_l.begin(), ids_l.end())).unsqueeze(0);
+    out.ids_g = torch::tensor(std::vector<std::int64_t>(ids_g.begin(), ids_g.end())).unsqueeze(0);
+    const auto l = clip_l->forward(out.ids_l, 1, /*keep_hidden_states=*/true);
+    const auto g = clip_g->forward(out.ids_g, 1, /*keep_hidden_states=*/true);
+    const auto l_hidden = l.hidden_states.at(l.hidden_states.size() - 2);  // penultimate, no final LN
+    const auto g_hidden = g.hidden_states.at(g.hidden_states.size() - 2);
+    out.context = torch::cat({l_hidden, g_hidden}, -1);
+    out.pooled = g.pooled_projected;
+    out.y = dm::sdxl_base_y(out.pooled, size_tensor("original_size_as_tuple"), size_tensor("crop_coords_top_left"),
+                            size_tensor("target_size_as_tuple"));
+    return out;
+  };
+  const Encoded cond = encode(e.at("prompt").get<std::string>());
+  const Encoded uncond = encode(e.at("negative_prompt").get<std::string>());
+  // Diagnostics on the way: the tokens and the encoders' outputs, row 0 the prompt, row 1 the negative.
+  EXPECT_TRUE(torch::equal(torch::cat({cond.ids_l, uncond.ids_l}), dm::load_tensor(data, "input_ids_l"))) << "input_ids_l";
+  EXPECT_TRUE(torch::equal(torch::cat({cond.ids_g, uncond.ids_g}), dm::load_tensor(data, "input_ids_g"))) << "input_ids_g";
+  EXPECT_LE(max_abs_diff(torch::cat({cond.pooled, uncond.pooled}), dm::load_tensor(data, "clip_g_pooled")),
+            c.atol("cond_vector"))
+      << "clip_g_pooled";
+
+  const json unet_config = checkpoint_config.at("unet");
+  auto unet = dm::load_unet(weights, unet_config.at("prefix").get<std::string>(), unet_config, options);
+  const json vae_config = checkpoint_config.at("vae");
+  auto vae = dm::load_vae(weights, vae_config.at("prefix").get<std::string>(), vae_config, options);
+  ds::ScheduleConfig schedule_config;
+  const auto& s = checkpoint_config.at("schedule");
+  schedule_config.timesteps = s.at("timesteps").get<std::int64_t>();
+  schedule_config.beta_schedule = ds::beta_schedule_from_compvis_name(s.at("beta_schedule").get<std::string>());
+  schedule_config.linear_start = s.at("linear_start").get<double>();
+  schedule_config.linear_end = s.at("linear_end").get<double>();
+  const ds::DiscreteSchedule schedule(schedule_config);
+
+  const auto sampler_name = e.at("sampler").get<std::string>();
+  const auto sigmas = ds::sigmas_for_denoise(schedule, e.at("scheduler").get<std::string>(),
+                                             e.at("steps").get<std::int64_t>(), 1.0, sampler_name);
+  EXPECT_LE(max_ulps(sigmas, dm::load_tensor(data, "sigmas")), 4.0) << "sigmas";
+  ds::GuidanceConfig guidance;
+  guidance.cond.context = cond.context;
+  guidance.cond.y = cond.y;
+  guidance.uncond.context = uncond.context;
+  guidance.uncond.y = uncond.y;
+  guidance.scale = e.at("cfg_scale").get<double>();
+  guidance.quantize_t = c.config.at("t_quantized").get<bool>();
+  const ds::NoiseModel model = [&](const torch::Tensor& x, const torch::Tensor& t, const dm::ModelInputs& inputs) {
+    return unet->forward(x, t, inputs);
+  };
+  ds::KSamplerRun run;
+  run.noise = input(c, "noise");
+  run.sigmas = sigmas;
+  const auto sampler = ds::make_sampler(sampler_name);
+  const auto latent = ds::ksample(*sampler, ds::make_cfg_denoiser(model, schedule, guidance), run);
+  const auto decoded = vae->decode(latent * (1.0 / c.config.at("scale_factor").get<double>()));
+  const auto image = torch::clamp((decoded + 1.0) / 2.0, 0.0, 1.0);
+  expect_outputs(c, {{"cond_crossattn", cond.context},
+                     {"uncond_crossattn", uncond.context},
+                     {"cond_vector", cond.y},
+                     {"uncond_vector", uncond.y},
+                     {"latent", latent},
+                     {"decoded", decoded},
+                     {"image", image}});
+}
+
 TEST_P(PipelineFixture, PromptToImage) {
   const auto& c = GetParam();
   const dt::CaseReport case_report(c.id());
+  if (c.entry.at("variant") == "sdxl") {
+    check_sdxl_txt2img(c);
+    return;
+  }
   const auto& e = c.entry;
   const bool img2img = c.kind() == "pipeline_img2img";
   torch::InferenceMode inference;

@@ -90,7 +90,7 @@ inline const std::map<std::string, std::set<std::string>>& handled_fixture_varia
       {"sampling", {""}},                                // sampling_fixture_tests
       {"ddim", {""}},                                    // sampling_fixture_tests
       {"noise", {""}},                                   // sampling_fixture_tests
-      {"pipeline_txt2img", {"sd1"}},                     // sampling_fixture_tests
+      {"pipeline_txt2img", {"sd1", "sdxl"}},             // sampling_fixture_tests
       {"pipeline_img2img", {"sd1"}},                     // sampling_fixture_tests
   };
   return handled;
@@ -117,6 +117,15 @@ inline std::vector<FixtureCase> fixture_cases(std::string_view kind) {
     cases.push_back(std::move(c));
   }
   return cases;
+}
+
+/// A component config of the fixtures as a config file would write it: the SDXL fixtures describe
+/// the activation in words ("gelu (exact erf)", README §12.1), which config files call "gelu".
+inline nlohmann::json fixture_model_config(nlohmann::json config) {
+  if (config.contains("hidden_act") && config.at("hidden_act").is_string() &&
+      config.at("hidden_act").get<std::string>().starts_with("gelu ("))
+    config["hidden_act"] = "gelu";
+  return config;
 }
 
 /// A gtest-safe name for a case id ("sampling/euler_karras" → "sampling_euler_karras").
