@@ -451,13 +451,7 @@ void check_sdxl_txt2img(const dt::FixtureCase& c) {
   auto unet = dm::load_unet(weights, unet_config.at("prefix").get<std::string>(), unet_config, options);
   const json vae_config = checkpoint_config.at("vae");
   auto vae = dm::load_vae(weights, vae_config.at("prefix").get<std::string>(), vae_config, options);
-  ds::ScheduleConfig schedule_config;
-  const auto& s = checkpoint_config.at("schedule");
-  schedule_config.timesteps = s.at("timesteps").get<std::int64_t>();
-  schedule_config.beta_schedule = ds::beta_schedule_from_compvis_name(s.at("beta_schedule").get<std::string>());
-  schedule_config.linear_start = s.at("linear_start").get<double>();
-  schedule_config.linear_end = s.at("linear_end").get<double>();
-  const ds::DiscreteSchedule schedule(schedule_config);
+  const ds::DiscreteSchedule schedule(schedule_config(c));
 
   const auto sampler_name = e.at("sampler").get<std::string>();
   const auto sigmas = ds::sigmas_for_denoise(schedule, e.at("scheduler").get<std::string>(),
@@ -530,13 +524,7 @@ TEST_P(PipelineFixture, PromptToImage) {
   auto vae = dm::load_vae(weights, vae_config.at("prefix").get<std::string>(), vae_config, options);
   const double scale_factor = c.config.at("scale_factor").get<double>();
 
-  ds::ScheduleConfig schedule_config;
-  const auto& s = checkpoint_config.at("schedule");
-  schedule_config.timesteps = s.at("timesteps").get<std::int64_t>();
-  schedule_config.beta_schedule = ds::beta_schedule_from_compvis_name(s.at("beta_schedule").get<std::string>());
-  schedule_config.linear_start = s.at("linear_start").get<double>();
-  schedule_config.linear_end = s.at("linear_end").get<double>();
-  const ds::DiscreteSchedule schedule(schedule_config);
+  const ds::DiscreteSchedule schedule(schedule_config(c));
 
   const std::string sampler_name = e.at("sampler");
   const std::string scheduler = e.at("scheduler");
