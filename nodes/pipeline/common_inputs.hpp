@@ -1,4 +1,5 @@
-// Inputs several sampling nodes share, declared once so their names, defaults and limits agree.
+/// @file pipeline/common_inputs.hpp
+/// Inputs several sampling nodes share, declared once so their names, defaults and limits agree.
 #pragma once
 
 #include <diffgraph/node_spec.hpp>

@@ -1,5 +1,6 @@
-// Turning a MODEL and CONDITIONING values into the sampler's denoiser, and running a sampler
-// with the node's progress, previews and cancellation.
+/// @file pipeline/denoising.hpp
+/// Turning a MODEL and CONDITIONING values into the sampler's denoiser, and running a sampler
+/// with the node's progress, previews and cancellation.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// Where the library's nodes read and write files: input files named by a widget (found as given
-// or in the input folder) and numbered output files that never replace an existing one.
+/// @file pipeline/file_names.hpp
+/// Where the library's nodes read and write files: input files named by a widget (found as given
+/// or in the input folder) and numbered output files that never replace an existing one.
 #pragma once
 
 #include <filesystem>

@@ -1,5 +1,6 @@
-// Reading and writing picture files. Decoding goes through stb_image (PNG, JPEG, BMP, GIF, TGA,
-// PSD, HDR, PNM); PNG writing through libpng, which can store text chunks (the workflow).
+/// @file pipeline/image_io.hpp
+/// Reading and writing picture files. Decoding goes through stb_image (PNG, JPEG, BMP, GIF, TGA,
+/// PSD, HDR, PNM); PNG writing through libpng, which can store text chunks (the workflow).
 #pragma once
 
 #include <cstdint>

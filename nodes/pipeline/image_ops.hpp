@@ -1,6 +1,7 @@
-// Pixel operations shared by the image, mask and latent nodes: ComfyUI's resize methods
-// (interpolate modes, Lanczos, bislerp), its centre crop, and grey-scale morphology for masks.
-// Everything works on float tensors on any device; nothing here knows about nodes.
+/// @file pipeline/image_ops.hpp
+/// Pixel operations shared by the image, mask and latent nodes: ComfyUI's resize methods
+/// (interpolate modes, Lanczos, bislerp), its centre crop, and grey-scale morphology for masks.
+/// Everything works on float tensors on any device; nothing here knows about nodes.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Building MODEL, CLIP and VAE values from a checkpoint (single file or diffusers folder).
+/// @file pipeline/loading.hpp
+/// Building MODEL, CLIP and VAE values from a checkpoint (single file or diffusers folder).
 #pragma once
 
 #include <memory>

@@ -1,5 +1,6 @@
-// Finding model files by name in the configured model folders, and the device, precision and
-// thread settings a run asks for.
+/// @file pipeline/model_files.hpp
+/// Finding model files by name in the configured model folders, and the device, precision and
+/// thread settings a run asks for.
 #pragma once
 
 #include <filesystem>

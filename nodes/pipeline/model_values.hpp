@@ -1,11 +1,12 @@
-// MODEL, CLIP, VAE, SAMPLER and GUIDER values: the loaded networks and the sampling choices
-// that flow between the diffusion nodes, in any plugin that links diffgraph::diffusion. Sampling
-// state stays on the CPU in float32 (so a seed gives the same picture on any device); only the
-// networks run on the compute device.
-//
-// A node that changes a model (a patch, a wrapper) never changes the MODEL it received: it
-// copies the DiffusionModel — which shares the network's weights — adds its change and returns a
-// new MODEL (see with_wrapper).
+/// @file pipeline/model_values.hpp
+/// MODEL, CLIP, VAE, SAMPLER and GUIDER values: the loaded networks and the sampling choices
+/// that flow between the diffusion nodes, in any plugin that links diffgraph::diffusion. Sampling
+/// state stays on the CPU in float32 (so a seed gives the same picture on any device); only the
+/// networks run on the compute device.
+///
+/// A node that changes a model (a patch, a wrapper) never changes the MODEL it received: it
+/// copies the DiffusionModel — which shares the network's weights — adds its change and returns a
+/// new MODEL (see with_wrapper).
 #pragma once
 
 #include <functional>
