@@ -14,20 +14,23 @@ std::size_t module_bytes(torch::nn::Module& module) {
 torch::Tensor DiffusionModel::predict(const torch::Tensor& x, const torch::Tensor& timesteps,
                                       const models::ModelInputs& inputs) const {
   c10::InferenceMode inference;
-  NetworkCall call = [this](const torch::Tensor& x_in, const torch::Tensor& t, const models::ModelInputs& in) {
-    auto out = unet->forward(x_in.to(options), t.to(options.device()), in.to(options));
-    return out.to(torch::kCPU, torch::kFloat);
-  };
-  for (const auto& wrapper : wrappers) {
-    call = [wrapper, next = std::move(call)](const torch::Tensor& x_in, const torch::Tensor& t,
-                                             const models::ModelInputs& in) {
-      auto out = wrapper(x_in, t, in, next);
-      if (!out.defined() || out.sizes() != x_in.sizes())
-        throw NodeError("a model wrapper returned a tensor of another shape than the model's input");
-      return out.to(torch::kCPU, torch::kFloat);
-    };
+  return call_through(wrappers.size(), x, timesteps, inputs);
+}
+
+torch::Tensor DiffusionModel::call_through(std::size_t count, const torch::Tensor& x, const torch::Tensor& timesteps,
+                                           const models::ModelInputs& inputs) const {
+  // The network itself, or the last of the first `count` wrappers around the call through the
+  // others (nothing is built per call when a model has no wrappers, the usual case).
+  if (count == 0) {
+    return unet->forward(x.to(options), timesteps.to(options.device()), inputs.to(options)).to(torch::kCPU, torch::kFloat);
   }
-  return call(x, timesteps, inputs);
+  const NetworkCall next = [this, count](const torch::Tensor& x_in, const torch::Tensor& t, const models::ModelInputs& in) {
+    return call_through(count - 1, x_in, t, in);
+  };
+  auto out = wrappers[count - 1](x, timesteps, inputs, next);
+  if (!out.defined() || out.sizes() != x.sizes())
+    throw NodeError("a model wrapper returned a tensor of another shape than the model's input");
+  return out.to(torch::kCPU, torch::kFloat);
 }
 
 torch::Tensor DiffusionModel::predict(const torch::Tensor& x, const torch::Tensor& timesteps,

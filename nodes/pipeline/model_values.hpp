@@ -62,6 +62,11 @@ struct DiffusionModel {
 
   /// A copy that shares the network's weights and calls `wrapper` around the network.
   std::shared_ptr<const DiffusionModel> with_wrapper(NetworkWrapper wrapper, std::string new_name) const;
+
+ private:
+  // The network call through the first `count` wrappers.
+  torch::Tensor call_through(std::size_t count, const torch::Tensor& x, const torch::Tensor& timesteps,
+                             const models::ModelInputs& inputs) const;
 };
 
 class ModelValue final : public Value {

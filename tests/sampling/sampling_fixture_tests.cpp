@@ -395,6 +395,21 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, DdimFixture, ::testing::ValuesIn(dt::fixture_
 
 class PipelineFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 
+// A pipeline case's checkpoint config (its `weights` entry), the checkpoint and the expected data.
+struct PipelineFiles {
+  json checkpoint_config;
+  dm::SafetensorsFile weights;
+  dm::SafetensorsFile data;
+};
+
+PipelineFiles pipeline_files(const dt::FixtureCase& c) {
+  const auto& w = c.entry.at("weights");
+  return {at_pointer(dt::read_json_file(dt::FixtureCase::path(w.at("config").get<std::string>())),
+                     w.at("config_pointer").get<std::string>()),
+          dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>())),
+          dm::SafetensorsFile::open(c.file("data"))};
+}
+
 // SDXL (README §12.7): CLIP-L's penultimate layer and CLIP-G's (neither with the final LN)
 // concatenated as the context, CLIP-G's projected pooled output and the size conditioning as
 // the y vector, each prompt encoded on its own as sgm's conditioner does; then the same CFG
@@ -402,11 +417,7 @@ class PipelineFixture : public ::testing::TestWithParam<dt::FixtureCase> {};
 void check_sdxl_txt2img(const dt::FixtureCase& c) {
   const auto& e = c.entry;
   torch::InferenceMode inference;
-  const auto& w = e.at("weights");
-  const auto checkpoint_config = at_pointer(dt::read_json_file(dt::FixtureCase::path(w.at("config").get<std::string>())),
-                                            w.at("config_pointer").get<std::string>());
-  const auto weights = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
-  const auto data = dm::SafetensorsFile::open(c.file("data"));
+  const auto [checkpoint_config, weights, data] = pipeline_files(c);
   const auto options = torch::TensorOptions(torch::kFloat32);
   const auto tokenizer = dm::ClipTokenizer::from_bpe_gz(dt::fixture_data_path("clip_bpe_gz"));
 
@@ -493,11 +504,7 @@ TEST_P(PipelineFixture, PromptToImage) {
   const auto& e = c.entry;
   const bool img2img = c.kind() == "pipeline_img2img";
   torch::InferenceMode inference;
-  const auto& w = e.at("weights");
-  const auto checkpoint_config = at_pointer(dt::read_json_file(dt::FixtureCase::path(w.at("config").get<std::string>())),
-                                            w.at("config_pointer").get<std::string>());
-  const auto weights = dm::SafetensorsFile::open(dt::FixtureCase::path(w.at("file").get<std::string>()));
-  const auto data = dm::SafetensorsFile::open(c.file("data"));
+  const auto [checkpoint_config, weights, data] = pipeline_files(c);
   const auto options = torch::TensorOptions(torch::kFloat32);
 
   // Tokens: SD1's 77-id windows, padded with the text encoder's pad id.
